@@ -1,0 +1,37 @@
+/* decode: manifests (YAML via libyaml, JSON via jansson) into the model,
+ * with validation as the Kubernetes API server does it for the kinds we know.
+ *
+ * Every problem is appended to diags with file:line:col; decoding goes on
+ * after an error so that the user sees every problem at once. When any
+ * error was recorded the caller must use none of the input (decode_paths
+ * leaves the cluster untouched in that case).
+ */
+#ifndef NETPOL_DECODE_H
+#define NETPOL_DECODE_H
+
+#include "../model/model.h"
+#include "../util/diag.h"
+
+#include <jansson.h>
+
+/* Decodes files, directories (recursively *.yaml, *.yml, *.json, in sorted
+ * order) and "-" (standard input) into cl, then runs cluster_finish.
+ * All-or-nothing: when any error is recorded, cl is left unchanged and
+ * -EINVAL is returned. Warnings (e.g. a skipped kind) do not fail. */
+int decode_paths(const char *const *paths, size_t npaths, struct np_cluster *cl,
+		 struct diag_list *diags);
+
+/* Decodes one buffer (multi-document YAML, or JSON when the first
+ * non-space byte is '{' or '['); name is used in diagnostics. Same
+ * all-or-nothing rule; does not call cluster_finish. */
+int decode_buffer(const char *name, const char *buf, size_t len,
+		  struct np_cluster *cl, struct diag_list *diags);
+
+/* For the API server (no source text): decodes one object of the expected
+ * kind from a JSON value; diagnostics carry no line, and name the field
+ * path in the message ("spec.ingress[0].ports[0].port: Invalid value ...").
+ * *out is a struct np_namespace/np_pod/... matching kind. */
+int decode_json_object(json_t *obj, const char *expected_kind, void **out,
+		       struct diag_list *diags);
+
+#endif

@@ -1,0 +1,110 @@
+/* policy: Kubernetes NetworkPolicy semantics over a cluster.
+ *
+ * An engine indexes a cluster (which policies select a pod, which pods a
+ * peer matches) and answers three questions from the same rules:
+ *   engine_evaluate  one connection, with attribution (explain, agents)
+ *   engine_reach     every ordered pod pair x port at once (bit matrices)
+ *   lint_cluster     reviewer findings
+ * The engine borrows the cluster: it must be freed first, and rebuilt (or
+ * updated through the engine_*_changed calls) after the cluster changes.
+ */
+#ifndef NETPOL_POLICY_H
+#define NETPOL_POLICY_H
+
+#include "../model/model.h"
+#include "../util/diag.h"
+
+struct engine;
+
+/* One end of a connection: a pod (ip = the address used; when the pod has
+ * no address, ip.family == 0) or, with pod == NULL, an address outside the
+ * pods of the cluster. */
+struct np_endpoint {
+	const struct np_pod *pod;
+	struct np_ip ip;
+};
+
+struct np_port {
+	int port;
+	enum np_proto proto;
+};
+
+/* Why one direction (the source's egress, or the destination's ingress)
+ * let the connection pass or not. */
+struct np_dir_verdict {
+	bool applies;        /* false for an endpoint outside the cluster */
+	bool isolated;       /* some policy selects the pod for this direction */
+	const struct np_policy **isolating;   /* those policies, sorted */
+	size_t nisolating;
+	bool allowed;
+	/* When allowed by a rule: which one. rule/peer/port are indexes into
+	 * the policy's ingress/egress, the rule's peers and ports; -1 for
+	 * peer/port means the rule has no peers / no ports (matches all). */
+	const struct np_policy *policy;
+	int rule, peer, port;
+};
+
+struct np_verdict {
+	bool allowed;              /* egress.allowed && ingress.allowed */
+	struct np_dir_verdict egress;
+	struct np_dir_verdict ingress;
+};
+
+struct engine *engine_new(const struct np_cluster *cl);
+void engine_free(struct engine *e);
+
+/* Evaluates one connection from src to dst on port. Returns 0 or -errno.
+ * Free out with verdict_clear. */
+int engine_evaluate(struct engine *e, const struct np_endpoint *src,
+		    const struct np_endpoint *dst, struct np_port port,
+		    struct np_verdict *out);
+void verdict_clear(struct np_verdict *v);
+
+/* Policies in the pod's namespace whose podSelector matches it, sorted by
+ * name. *out is owned by the engine and valid until the next change. */
+size_t engine_policies_selecting(struct engine *e, const struct np_pod *pod,
+				 const struct np_policy *const **out);
+
+/* Pods that a peer of policy pol matches (ipBlock peers match pods by
+ * address), in cluster order. *out owned by the engine, valid until the
+ * next change. */
+size_t engine_peer_pods(struct engine *e, const struct np_policy *pol,
+			const struct np_peer *peer, const struct np_pod *const **out);
+
+/* Incremental upkeep of the index after the cluster changed in place.
+ * (The reach and evaluate answers always reflect the current cluster.) */
+int engine_pod_changed(struct engine *e, const struct np_pod *pod);      /* added or relabelled */
+int engine_pod_removed(struct engine *e, const struct np_pod *pod);      /* before it is freed */
+int engine_namespace_changed(struct engine *e, const struct np_namespace *ns);
+int engine_policy_changed(struct engine *e, const struct np_policy *pol);
+int engine_policy_removed(struct engine *e, const struct np_policy *pol);
+
+/* The verdict matrix: for each port, for each ordered pair (src, dst) of
+ * distinct pods (cluster order), allowed or not. A pod with several
+ * addresses is judged by its first address for ipBlock peers. */
+struct np_matrix {
+	size_t npods;
+	const struct np_pod **pods;
+	size_t nports;
+	struct np_port *ports;
+	size_t words;                  /* uint64 words per row = (npods+63)/64 */
+	uint64_t *bits;                /* [port][src][word]: bit dst */
+};
+
+int engine_reach(struct engine *e, const struct np_port *ports, size_t nports,
+		 struct np_matrix **out);
+bool matrix_allowed(const struct np_matrix *m, size_t port, size_t src, size_t dst);
+void matrix_free(struct np_matrix *m);
+
+/* Every distinct containerPort (number/protocol) of the cluster's pods,
+ * sorted by protocol then number. Caller frees *out. */
+int cluster_ports(const struct np_cluster *cl, struct np_port **out, size_t *n);
+
+/* Lint: appends findings as DIAG_WARNING records with file:line and a code:
+ *   NP001 policy selects no pod          NP002 peer selector matches nothing
+ *   NP003 egress isolation blocks DNS    NP004 rule shadowed by another rule
+ *   NP005 named port declared by no pod  NP006 except outside its cidr
+ * Returns the number of findings, or -errno. */
+int lint_cluster(struct engine *e, struct diag_list *out);
+
+#endif
