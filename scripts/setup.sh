@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   gcc make pkg-config meson ninja-build
-  libyaml-dev libjansson-dev
+  libyaml-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev
   clang libclang-rt-14-dev      # libFuzzer targets
   jq                            # golden tests compare JSON
 )

@@ -42,8 +42,7 @@ run_suite() {
 
 # 1. unit tests, plain and under ASan+UBSan
 for dir in "$BUILD" "$BUILD_ASAN"; do
-  for t in "$dir"/tests/test_*; do
-    [ -f "$t" ] && [ -x "$t" ] || continue
+  for t in $(find "$dir/tests" -name 'test_*' -type f -executable 2>/dev/null | sort); do
     run_suite "$(basename "$dir")/$(basename "$t")" "$t"
   done
 done

@@ -1,1 +1,268 @@
-/* to be written */
+/* netpol explain: the verdict for one connection and why, direction by
+ * direction, from the same engine as reach. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void explain_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: netpol explain -f PATH... --from NS/POD|IP --to NS/POD|IP --port N[/PROTO] [-o text|json]\n"
+		"\n"
+		"  -f, --filename PATH  file, directory (recursive) or - for standard input\n"
+		"      --from ENDPOINT  NAMESPACE/POD, NAMESPACE/DEPLOYMENT or an IP address\n"
+		"      --to ENDPOINT    the same forms\n"
+		"      --port N/PROTO   e.g. 80/TCP, 53/UDP (protocol defaults to TCP)\n"
+		"  -o, --output FORMAT  text (default) or json\n");
+}
+
+static char *selector_text(const struct np_selector *s)
+{
+	char *inner = selector_to_string(s), *out = NULL;
+	if (!inner)
+		return NULL;
+	if (asprintf(&out, "{%s}", inner) < 0)
+		out = NULL;
+	free(inner);
+	return out;
+}
+
+/* "podSelector {run=nginx} in namespaceSelector {name=kube-system}" etc. */
+static char *peer_text(const struct np_peer *p)
+{
+	char *out = NULL;
+	if (p->has_ipblock) {
+		char cidr[64], ex[64];
+		size_t len = 0;
+		char *buf = NULL;
+		FILE *f = open_memstream(&buf, &len);
+		if (!f)
+			return NULL;
+		fprintf(f, "ipBlock %s", cidr_to_string(&p->ipblock.cidr, cidr, sizeof(cidr)));
+		for (size_t i = 0; i < p->ipblock.nexcept; i++)
+			fprintf(f, "%s%s", i ? ", " : " except ",
+				cidr_to_string(&p->ipblock.except[i], ex, sizeof(ex)));
+		fclose(f);
+		return buf;
+	}
+	char *pod = p->has_pod_sel ? selector_text(&p->pod_sel) : NULL;
+	char *ns = p->has_ns_sel ? selector_text(&p->ns_sel) : NULL;
+	int r;
+	if (pod && ns)
+		r = asprintf(&out, "podSelector %s in namespaces namespaceSelector %s", pod, ns);
+	else if (pod)
+		r = asprintf(&out, "podSelector %s (same namespace)", pod);
+	else
+		r = asprintf(&out, "namespaceSelector %s (all pods)", ns ? ns : "?");
+	free(pod);
+	free(ns);
+	return r < 0 ? NULL : out;
+}
+
+static char *port_text(const struct np_port_spec *p)
+{
+	char *out = NULL;
+	int r;
+	switch (p->kind) {
+	case PORT_ANY:
+		r = asprintf(&out, "every %s port", proto_name(p->proto));
+		break;
+	case PORT_NAMED:
+		r = asprintf(&out, "named port %s/%s", p->name, proto_name(p->proto));
+		break;
+	default:
+		if (p->end_port)
+			r = asprintf(&out, "%d-%d/%s", p->port, p->end_port, proto_name(p->proto));
+		else
+			r = asprintf(&out, "%d/%s", p->port, proto_name(p->proto));
+	}
+	return r < 0 ? NULL : out;
+}
+
+static const char *pos_text(const struct np_pos *pos, char *buf, size_t len)
+{
+	if (pos->file && pos->line)
+		snprintf(buf, len, "%s:%d", pos->file, pos->line);
+	else
+		snprintf(buf, len, "%s", pos->file ? pos->file : "?");
+	return buf;
+}
+
+static const struct np_rule *verdict_rule(const struct np_dir_verdict *v, bool ingress)
+{
+	if (!v->policy || v->rule < 0)
+		return NULL;
+	return ingress ? &v->policy->ingress[v->rule] : &v->policy->egress[v->rule];
+}
+
+static void print_dir_text(const char *dir, const char *who, const struct np_dir_verdict *v,
+			   bool ingress)
+{
+	char where[512];
+	printf("%s of %s: ", dir, who);
+	if (!v->applies) {
+		printf("allowed (outside the cluster: no policy applies)\n");
+		return;
+	}
+	if (!v->isolated) {
+		printf("allowed (not isolated: no policy with %s in its policyTypes selects it)\n",
+		       ingress ? "Ingress" : "Egress");
+		return;
+	}
+	printf("%s\n", v->allowed ? "allowed" : "DENIED");
+	printf("  isolated by:");
+	for (size_t i = 0; i < v->nisolating; i++)
+		printf("%s %s/%s (%s)", i ? "," : "", v->isolating[i]->meta.namespace,
+		       v->isolating[i]->meta.name, pos_text(&v->isolating[i]->meta.pos, where, sizeof(where)));
+	printf("\n");
+	const struct np_rule *rule = verdict_rule(v, ingress);
+	if (!rule) {
+		printf("  no %s rule of these policies matches this connection\n", dir);
+		return;
+	}
+	const char *peers = ingress ? "from" : "to";
+	printf("  allowed by %s/%s %s[%d] (%s)\n", v->policy->meta.namespace, v->policy->meta.name,
+	       ingress ? "ingress" : "egress", v->rule, pos_text(&rule->pos, where, sizeof(where)));
+	if (v->peer < 0) {
+		printf("    %s: every peer (the rule lists none)\n", peers);
+	} else {
+		char *t = peer_text(&rule->peers[v->peer]);
+		printf("    %s[%d]: %s\n", peers, v->peer, t ? t : "?");
+		free(t);
+	}
+	if (v->port < 0) {
+		printf("    ports: every port (the rule lists none)\n");
+	} else {
+		char *t = port_text(&rule->ports[v->port]);
+		printf("    ports[%d]: %s\n", v->port, t ? t : "?");
+		free(t);
+	}
+}
+
+static json_t *dir_json(const struct np_dir_verdict *v, bool ingress)
+{
+	json_t *iso = json_array();
+	for (size_t i = 0; i < v->nisolating; i++) {
+		char *s = NULL;
+		if (asprintf(&s, "%s/%s", v->isolating[i]->meta.namespace, v->isolating[i]->meta.name) >= 0)
+			json_array_append_new(iso, json_string(s));
+		free(s);
+	}
+	json_t *by = json_null();
+	const struct np_rule *rule = verdict_rule(v, ingress);
+	if (rule) {
+		char *pol = NULL;
+		if (asprintf(&pol, "%s/%s", v->policy->meta.namespace, v->policy->meta.name) < 0)
+			pol = NULL;
+		by = json_pack("{s:s?,s:s,s:i,s:i,s:i,s:s?,s:i}", "policy", pol,
+			       "direction", ingress ? "ingress" : "egress", "rule", v->rule,
+			       "peer", v->peer, "port", v->port, "file", rule->pos.file,
+			       "line", rule->pos.line);
+		free(pol);
+	}
+	return json_pack("{s:b,s:b,s:o,s:b,s:o}", "applies", v->applies, "isolated", v->isolated,
+			 "isolatedBy", iso, "allowed", v->allowed, "allowedBy", by);
+}
+
+static void print_json(const char *from, const char *to, struct np_port port,
+		       const struct np_verdict *v)
+{
+	json_t *root = json_pack("{s:s,s:s,s:i,s:s,s:b,s:o,s:o}", "from", from, "to", to,
+				 "port", port.port, "protocol", proto_name(port.proto),
+				 "allowed", v->allowed, "egress", dir_json(&v->egress, false),
+				 "ingress", dir_json(&v->ingress, true));
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(root);
+}
+
+struct explain_args {
+	struct cli_paths paths;
+	const char *from, *to, *port, *output;
+};
+
+static int parse_args(int argc, char **argv, struct explain_args *a)
+{
+	static const struct option opts[] = {
+		{"filename", required_argument, NULL, 'f'}, {"from", required_argument, NULL, 'F'},
+		{"to", required_argument, NULL, 'T'},       {"port", required_argument, NULL, 'p'},
+		{"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	a->output = "text";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': cli_paths_add(&a->paths, optarg); break;
+		case 'F': a->from = optarg; break;
+		case 'T': a->to = optarg; break;
+		case 'p': a->port = optarg; break;
+		case 'o': a->output = optarg; break;
+		case 'h': explain_usage(stdout); return CLI_OK;
+		default: explain_usage(stderr); return CLI_USAGE;
+		}
+	}
+	if (optind < argc || !a->paths.n || !a->from || !a->to || !a->port ||
+	    (strcmp(a->output, "text") && strcmp(a->output, "json"))) {
+		fprintf(stderr, "netpol explain: needs -f, --from, --to and --port (and -o text|json)\n");
+		explain_usage(stderr);
+		return CLI_USAGE;
+	}
+	return -1; /* go on */
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	struct explain_args a = {0};
+	struct np_cluster *cl = NULL;
+	struct engine *e = NULL;
+	struct np_verdict v = {0};
+	struct np_endpoint src, dst;
+	struct np_port port;
+	char note_from[512], note_to[512], from[300], to[300];
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		goto cleanup;
+	rc = CLI_USAGE;
+	if (cli_parse_port(a.port, &port) < 0) {
+		fprintf(stderr, "netpol explain: bad --port \"%s\": expected N[/TCP|UDP|SCTP]\n", a.port);
+		goto cleanup;
+	}
+	rc = cli_load(&a.paths, &cl);
+	if (rc != CLI_OK)
+		goto cleanup;
+	rc = CLI_INVALID;
+	if (cli_resolve_endpoint(cl, a.from, &src, note_from, sizeof(note_from)) < 0 ||
+	    cli_resolve_endpoint(cl, a.to, &dst, note_to, sizeof(note_to)) < 0)
+		goto cleanup;
+	e = engine_new(cl);
+	if (!e || engine_evaluate(e, &src, &dst, port, &v) < 0) {
+		fprintf(stderr, "netpol explain: out of memory\n");
+		goto cleanup;
+	}
+	cli_endpoint_name(&src, from, sizeof(from));
+	cli_endpoint_name(&dst, to, sizeof(to));
+	if (!strcmp(a.output, "json")) {
+		print_json(from, to, port, &v);
+	} else {
+		if (note_from[0])
+			printf("note: %s\n", note_from);
+		if (note_to[0])
+			printf("note: %s\n", note_to);
+		printf("%s -> %s on %d/%s: %s\n\n", from, to, port.port, proto_name(port.proto),
+		       v.allowed ? "ALLOWED" : "DENIED");
+		print_dir_text("egress", from, &v.egress, false);
+		print_dir_text("ingress", to, &v.ingress, true);
+	}
+	rc = CLI_OK;
+cleanup:
+	verdict_clear(&v);
+	engine_free(e);
+	cluster_free(cl);
+	cli_paths_free(&a.paths);
+	return rc;
+}

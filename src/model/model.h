@@ -40,6 +40,9 @@ int labels_set(struct np_labels *l, const char *key, const char *value);
 const char *labels_get(const struct np_labels *l, const char *key);
 /* Returns 0, or -ENOENT when the key was absent. */
 int labels_remove(struct np_labels *l, const char *key);
+/* dst must be initialised (zeroed is fine); its old contents are released
+ * on success and left alone on error. Same for selector_copy and the out
+ * argument of selector_parse. */
 int labels_copy(struct np_labels *dst, const struct np_labels *src);
 bool labels_equal(const struct np_labels *a, const struct np_labels *b);
 void labels_clear(struct np_labels *l);
@@ -69,6 +72,9 @@ struct np_selector {
 
 bool selector_matches(const struct np_selector *s, const struct np_labels *l);
 bool selector_is_empty(const struct np_selector *s);
+/* Adds a requirement at its canonical place (values sorted and unique; an
+ * identical requirement is not added twice). -EINVAL when In/NotIn have no
+ * values or Exists/DoesNotExist have some. */
 int selector_add(struct np_selector *s, const char *key, enum np_sel_op op,
 		 const char *const *values, size_t nvalues);
 int selector_copy(struct np_selector *dst, const struct np_selector *src);
@@ -263,6 +269,14 @@ struct np_policy *cluster_find_policy(const struct np_cluster *c, const char *ns
  * kubernetes.io/metadata.name label, and sorts every list by
  * namespace/name so that output is deterministic. */
 int cluster_finish(struct np_cluster *c);
+
+/* Zeroed objects; a Deployment starts with replicas = 1 (the API default).
+ * NULL when out of memory. */
+struct np_namespace *namespace_new(void);
+struct np_pod *pod_new(void);
+struct np_deployment *deployment_new(void);
+struct np_service *service_new(void);
+struct np_policy *policy_new(void);
 
 void namespace_free(struct np_namespace *ns);
 void pod_free(struct np_pod *p);
