@@ -2,6 +2,7 @@
  * every port, as matrices a person reads at a glance or as JSON. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -27,48 +28,49 @@ static char *pod_name(const struct np_pod *p)
 	return s;
 }
 
+/* Streams the JSON: a million flows would be a million jansson objects.
+ * Names are escaped once by jansson and reused for every flow. */
 static int print_json(const struct np_matrix *m)
 {
-	json_t *root = json_object(), *pods = json_array(), *ports = json_array();
-	json_t *flows = json_array();
 	char **names = calloc(m->npods ? m->npods : 1, sizeof(*names));
 	int r = -1;
-	if (!root || !pods || !ports || !flows || !names)
-		goto cleanup;
+	if (!names)
+		return -1;
 	for (size_t i = 0; i < m->npods; i++) {
-		names[i] = pod_name(m->pods[i]);
+		char *plain = pod_name(m->pods[i]);
+		json_t *js = plain ? json_string(plain) : NULL;
+		names[i] = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+		json_decref(js);
+		free(plain);
 		if (!names[i])
 			goto cleanup;
-		json_array_append_new(pods, json_string(names[i]));
 	}
-	for (size_t k = 0; k < m->nports; k++) {
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%d/%s", m->ports[k].port, proto_name(m->ports[k].proto));
-		json_array_append_new(ports, json_string(buf));
-	}
+	fputs("{\"pods\":[", stdout);
+	for (size_t i = 0; i < m->npods; i++)
+		printf("%s%s", i ? "," : "", names[i]);
+	fputs("],\"ports\":[", stdout);
 	for (size_t k = 0; k < m->nports; k++)
+		printf("%s\"%d/%s\"", k ? "," : "", m->ports[k].port, proto_name(m->ports[k].proto));
+	fputs("],\"flows\":[", stdout);
+	bool first = true;
+	for (size_t k = 0; k < m->nports; k++) {
+		const char *proto = proto_name(m->ports[k].proto);
 		for (size_t s = 0; s < m->npods; s++)
 			for (size_t d = 0; d < m->npods; d++) {
 				if (s == d)
 					continue;
-				json_array_append_new(flows, json_pack("{s:s,s:s,s:i,s:s,s:b}",
-					"from", names[s], "to", names[d], "port", m->ports[k].port,
-					"protocol", proto_name(m->ports[k].proto),
-					"allowed", matrix_allowed(m, k, s, d)));
+				printf("%s\n{\"from\":%s,\"to\":%s,\"port\":%d,\"protocol\":\"%s\",\"allowed\":%s}",
+				       first ? "" : ",", names[s], names[d], m->ports[k].port, proto,
+				       matrix_allowed(m, k, s, d) ? "true" : "false");
+				first = false;
 			}
-	json_object_set(root, "pods", pods);
-	json_object_set(root, "ports", ports);
-	json_object_set(root, "flows", flows);
-	r = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
+	}
+	fputs("\n]}\n", stdout);
+	r = 0;
 cleanup:
-	for (size_t i = 0; names && i < m->npods; i++)
+	for (size_t i = 0; i < m->npods; i++)
 		free(names[i]);
 	free(names);
-	json_decref(pods);
-	json_decref(ports);
-	json_decref(flows);
-	json_decref(root);
 	return r;
 }
 
@@ -185,8 +187,9 @@ int cmd_reach(int argc, char **argv)
 		goto cleanup;
 	}
 	e = engine_new(cl);
-	if (!e || engine_reach(e, ports, nports, &m) < 0) {
-		fprintf(stderr, "netpol reach: out of memory\n");
+	int r = e ? engine_reach(e, ports, nports, &m) : -ENOMEM;
+	if (r < 0) {
+		fprintf(stderr, "netpol reach: cannot compute the matrix: %s\n", strerror(-r));
 		goto cleanup;
 	}
 	if (!strcmp(output, "json"))

@@ -61,18 +61,24 @@ int engine_evaluate(struct engine *e, const struct np_endpoint *src,
 void verdict_clear(struct np_verdict *v);
 
 /* Policies in the pod's namespace whose podSelector matches it, sorted by
- * name. *out is owned by the engine and valid until the next change. */
+ * name. *out is owned by the engine and valid until the next change (or
+ * the next call, for a pod the engine was not told about); it is never
+ * NULL on success, and NULL (returning 0) when out of memory. */
 size_t engine_policies_selecting(struct engine *e, const struct np_pod *pod,
 				 const struct np_policy *const **out);
 
 /* Pods that a peer of policy pol matches (ipBlock peers match pods by
- * address), in cluster order. *out owned by the engine, valid until the
- * next change. */
+ * their first address), sorted by namespace/name (the cluster order that
+ * cluster_finish gives), so that the answer never depends on the order of
+ * changes. Peers with the same meaning share one answer. *out owned by the
+ * engine, valid until the next change. */
 size_t engine_peer_pods(struct engine *e, const struct np_policy *pol,
 			const struct np_peer *peer, const struct np_pod *const **out);
 
 /* Incremental upkeep of the index after the cluster changed in place.
- * (The reach and evaluate answers always reflect the current cluster.) */
+ * (The reach and evaluate answers always reflect the current cluster.)
+ * A pod's or policy's namespace/name must not change in place. After
+ * -ENOMEM the index is incomplete: free the engine and build a new one. */
 int engine_pod_changed(struct engine *e, const struct np_pod *pod);      /* added or relabelled */
 int engine_pod_removed(struct engine *e, const struct np_pod *pod);      /* before it is freed */
 int engine_namespace_changed(struct engine *e, const struct np_namespace *ns);
@@ -91,6 +97,8 @@ struct np_matrix {
 	uint64_t *bits;                /* [port][src][word]: bit dst */
 };
 
+/* Returns 0, -ENOMEM, or -ESTALE when the cluster holds a pod the engine
+ * was never told about. */
 int engine_reach(struct engine *e, const struct np_port *ports, size_t nports,
 		 struct np_matrix **out);
 bool matrix_allowed(const struct np_matrix *m, size_t port, size_t src, size_t dst);
@@ -104,7 +112,10 @@ int cluster_ports(const struct np_cluster *cl, struct np_port **out, size_t *n);
  *   NP001 policy selects no pod          NP002 peer selector matches nothing
  *   NP003 egress isolation blocks DNS    NP004 rule shadowed by another rule
  *   NP005 named port declared by no pod  NP006 except outside its cidr
- * Returns the number of findings, or -errno. */
+ * (NP006 is reported by the decoder, as the API server rejects it), and
+ * DIAG_NOTE records for NP007: DNS allowed over UDP but not over TCP.
+ * Sorted by file/line. Returns the number of warnings (notes do not
+ * count), or -errno. */
 int lint_cluster(struct engine *e, struct diag_list *out);
 
 #endif

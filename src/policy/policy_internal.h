@@ -21,9 +21,10 @@
 
 /* ---- small containers ------------------------------------------------------ */
 
-/* Grows *v (elements of size elsz) so that it holds at least need; 0 or
- * -ENOMEM. */
-int vec_reserve(void **v, size_t *cap, size_t need, size_t elsz);
+/* Returns an array (v or a reallocation of it, elements of size elsz)
+ * with room for at least need elements, updating *cap; NULL when out of
+ * memory (v is then still valid). */
+void *vec_grow(void *v, size_t *cap, size_t need, size_t elsz);
 
 /* An unordered array of pointers. */
 struct ptrvec {
@@ -79,6 +80,7 @@ struct ns_entry {
 
 struct pod_entry {
 	const struct np_pod *pod;
+	char *name;                        /* copy: sets are sorted by ns/name */
 	struct ns_entry *ns;
 	struct np_labels labels;           /* as indexed */
 	struct np_ip ip;                   /* first address as indexed; family 0 = none */
@@ -137,7 +139,6 @@ struct engine {
 	struct ptrvec ip_psets;            /* PSET_IP sets */
 	struct ip_slot *ips;               /* pods by first address */
 	size_t nips, ipcap;
-	bool sel_dirty;                    /* some pod's selection cache is stale */
 	/* engine_policies_selecting for a pod that is not indexed */
 	const struct np_policy **scratch;
 	size_t nscratch, scratchcap;
@@ -161,8 +162,9 @@ struct pset *index_peer_pset(const struct engine *e, const struct np_policy *pol
 /* Fills every pod entry's selection cache at once from the policies'
  * selected sets (cheaper than one namespace scan per pod). */
 int index_refresh_selection(struct engine *e);
-/* Number of namespaces whose labels match sel. */
-size_t index_count_namespaces(struct engine *e, const struct np_selector *sel);
+/* Number of namespaces whose labels match sel; *pods (may be NULL) gets
+ * the number of pods in them. */
+size_t index_count_namespaces(struct engine *e, const struct np_selector *sel, size_t *pods);
 
 /* ---- matching (evaluate.c) ---------------------------------------------------- */
 
