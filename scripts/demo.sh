@@ -43,11 +43,12 @@ step() {
   local nginx=$1 dns=$2 outside=$3; shift 3
   echo
   bold "### $n. $title"
-  for f in "${files[@]:2}"; do
-    case "$f" in *kube-system*) continue ;; esac
-    echo "\$ kubectl create -f - <<EOF   # $(basename "$f")"
-  done
-  [ "$ks" = "$EX/kube-system-labelled.yaml" ] && [ "$n" = 5 ] && echo "\$ kubectl label namespace kube-system name=kube-system"
+  [ "$n" = 5 ] && echo "\$ kubectl label namespace kube-system name=kube-system"
+  if [ "$n" -gt 1 ]; then
+    echo "\$ kubectl create -f - <<EOF"
+    sed 's/^/  /' "${files[-1]}"
+    echo "EOF"
+  fi
   echo
   echo "From the access pod (the tutorial says: $*):"
   check "nslookup nginx  (53/UDP to kube-dns)" "$dns" "$NS/access" kube-system/kube-dns 53/UDP "${files[@]}"

@@ -6,8 +6,10 @@ set -euo pipefail
 pkgs=(
   gcc make pkg-config meson ninja-build
   libyaml-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev
+  libnftables-dev nftables libmnl-dev iproute2 conntrack
   clang libclang-rt-14-dev      # libFuzzer targets
-  jq                            # golden tests compare JSON
+  nginx dnsmasq-base dpkg-dev   # lab images; busybox is built from source
+  jq bc                         # JSON in tests and the demo; bench arithmetic
 )
 
 missing=()
