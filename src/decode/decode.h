@@ -17,7 +17,12 @@
 /* Decodes files, directories (recursively *.yaml, *.yml, *.json, in sorted
  * order) and "-" (standard input) into cl, then runs cluster_finish.
  * All-or-nothing: when any error is recorded, cl is left unchanged and
- * -EINVAL is returned. Warnings (e.g. a skipped kind) do not fail. */
+ * -EINVAL is returned. Warnings (e.g. a skipped kind) do not fail.
+ * A *.json file is JSON, a *.yaml / *.yml file YAML; other files and
+ * standard input are JSON when they start with '{' or '['. An object that
+ * cl already has is an error, except a Namespace cl only knows implicitly
+ * (the declaration replaces it). Source positions (np_pos.file) point into
+ * cl's file table. */
 int decode_paths(const char *const *paths, size_t npaths, struct np_cluster *cl,
 		 struct diag_list *diags);
 
