@@ -15,6 +15,7 @@ all: build
 
 setup:
 	@scripts/setup.sh
+	@scripts/build-busybox.sh >/dev/null
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) >/dev/null
