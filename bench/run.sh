@@ -38,6 +38,7 @@ for spec in 100:20 1000:200 2000:400; do
   sizes+=("$(reach_row "${spec%%:*}" "${spec##*:}")")
 done
 main=${sizes[1]}
+mkdir -p bench/results
 machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 {
   printf '{\n  "reach": %s,\n  "reach_sizes": [%s],\n' "$main" "$(IFS=,; echo "${sizes[*]}")"
