@@ -1,0 +1,323 @@
+/* delta: the one transaction that turns a program into another.
+ *
+ * Order inside the transaction (nft checks references as it goes):
+ *   1. new sets, maps and chains (empty)
+ *   2. rules of new chains; changed chains flushed and refilled
+ *   3. set and map elements added and deleted (a changed map entry is a
+ *      delete and an add of the same key, atomic like the rest)
+ *   4. chains that went away flushed, then deleted; then their sets
+ * A set or chain whose declaration changed (type, flags, hook, comment)
+ * cannot be altered in place; that only happens when netpol itself
+ * changes, so the delta then replaces the whole table, still in one
+ * transaction. Everything else touches only what differs. */
+#include "nft_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dctx {
+	const struct nft_prog *from, *to;
+	const char *t;                /* table name */
+	struct sb create, rules, elems, drop;
+	struct nft_delta *d;
+};
+
+static bool same_decl_set(const struct nft_set *a, const struct nft_set *b)
+{
+	return a->map == b->map && nft_str_eq(a->type, b->type) &&
+	       nft_str_eq(a->flags, b->flags) && nft_str_eq(a->comment, b->comment);
+}
+
+static bool same_decl_chain(const struct nft_chain *a, const struct nft_chain *b)
+{
+	return nft_str_eq(a->hook, b->hook) && nft_str_eq(a->comment, b->comment);
+}
+
+/* Whether a declaration differs anywhere: then the table is replaced. */
+static bool needs_replace(const struct nft_prog *from, const struct nft_prog *to)
+{
+	if (strcmp(from->table, to->table) != 0)
+		return true;
+	for (size_t i = 0; i < to->nsets; i++) {
+		const struct nft_set *old = nft_prog_set(from, to->sets[i]->name);
+		if (old && !same_decl_set(old, to->sets[i]))
+			return true;
+	}
+	for (size_t i = 0; i < to->nchains; i++) {
+		const struct nft_chain *old = nft_prog_chain(from, to->chains[i]->name);
+		if (old && !same_decl_chain(old, to->chains[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool same_rules(const struct nft_chain *a, const struct nft_chain *b)
+{
+	if (a->nrules != b->nrules)
+		return false;
+	for (size_t i = 0; i < a->nrules; i++)
+		if (strcmp(a->rules[i].text, b->rules[i].text) != 0)
+			return false;
+	return true;
+}
+
+static void write_rules(struct dctx *x, const struct nft_chain *c)
+{
+	for (size_t i = 0; i < c->nrules; i++)
+		sb_addf(&x->rules, "add rule inet %s %s %s\n", x->t, c->name, c->rules[i].text);
+	x->d->rules_written += c->nrules;
+}
+
+static void diff_chains(struct dctx *x)
+{
+	for (size_t i = 0; i < x->to->nchains; i++) {
+		const struct nft_chain *c = x->to->chains[i];
+		const struct nft_chain *old = x->from ? nft_prog_chain(x->from, c->name) : NULL;
+		if (!old) {
+			nft_chain_decl(&x->create, x->t, c);
+			x->d->chains_added++;
+			write_rules(x, c);
+		} else if (!same_rules(old, c)) {
+			sb_addf(&x->rules, "flush chain inet %s %s\n", x->t, c->name);
+			x->d->chains_refilled++;
+			write_rules(x, c);
+		}
+	}
+	for (size_t i = 0; x->from && i < x->from->nchains; i++)
+		if (!nft_prog_chain(x->to, x->from->chains[i]->name))
+			sb_addf(&x->drop, "flush chain inet %s %s\n", x->t, x->from->chains[i]->name);
+	for (size_t i = 0; x->from && i < x->from->nchains; i++) {
+		if (nft_prog_chain(x->to, x->from->chains[i]->name))
+			continue;
+		sb_addf(&x->drop, "delete chain inet %s %s\n", x->t, x->from->chains[i]->name);
+		x->d->chains_deleted++;
+	}
+}
+
+/* Appends "VERB element inet T S { e1, e2 }" for a non-empty list. */
+static void elem_cmd(struct dctx *x, const char *verb, const char *set, char **v, size_t n)
+{
+	if (!n)
+		return;
+	sb_addf(&x->elems, "%s element inet %s %s ", verb, x->t, set);
+	nft_elems_text(&x->elems, v, n);
+	sb_add(&x->elems, "\n");
+}
+
+/* Merge walk of two sorted element lists. */
+static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *s)
+{
+	size_t i = 0, j = 0, nadd = 0, ndel = 0;
+	char **add = calloc(s->nelems + 1, sizeof(*add));
+	char **del = calloc((old ? old->nelems : 0) + 1, sizeof(*del));
+	if (!add || !del) {
+		free(add);
+		free(del);
+		return -ENOMEM;
+	}
+	while (i < (old ? old->nelems : 0) || j < s->nelems) {
+		int c = !old || i >= old->nelems ? 1 : j >= s->nelems ? -1
+					: nft_elem_cmp(old->elems[i], s->elems[j]);
+		if (c < 0)
+			del[ndel++] = old->elems[i++];
+		else if (c > 0)
+			add[nadd++] = s->elems[j++];
+		else
+			i++, j++;
+	}
+	elem_cmd(x, "delete", s->name, del, ndel);
+	elem_cmd(x, "add", s->name, add, nadd);
+	x->d->elems_added += nadd;
+	x->d->elems_deleted += ndel;
+	free(add);
+	free(del);
+	return 0;
+}
+
+struct kv {
+	char *key;              /* owned */
+	const char *elem;
+};
+
+static int kv_qcmp(const void *a, const void *b)
+{
+	return nft_elem_cmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
+}
+
+static void kvs_free(struct kv *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].key);
+	free(v);
+}
+
+/* A map's entries "KEY : VERDICT" as (KEY, entry), sorted by key. */
+static struct kv *map_kvs(const struct nft_set *m)
+{
+	size_t n = m ? m->nelems : 0;
+	struct kv *v = calloc(n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) {
+		const char *sep = strstr(m->elems[i], " : ");
+		size_t len = sep ? (size_t)(sep - m->elems[i]) : strlen(m->elems[i]);
+		v[i].elem = m->elems[i];
+		if (!(v[i].key = strndup(m->elems[i], len))) {
+			kvs_free(v, i);
+			return NULL;
+		}
+	}
+	if (v)
+		qsort(v, n, sizeof(*v), kv_qcmp);
+	return v;
+}
+
+/* Map entries by key: a key whose verdict changed is deleted and added
+ * again (nft has no in-place update), in the same transaction. */
+static int diff_map_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *m)
+{
+	size_t no = old ? old->nelems : 0, nn = m->nelems, i = 0, j = 0, nadd = 0, ndel = 0;
+	struct kv *a = map_kvs(old), *b = map_kvs(m);
+	char **add = calloc(nn + 1, sizeof(*add)), **del = calloc(no + 1, sizeof(*del));
+	int err = -ENOMEM;
+	if (!a || !b || !add || !del)
+		goto cleanup;
+	while (i < no || j < nn) {
+		int c = i >= no ? 1 : j >= nn ? -1 : nft_elem_cmp(a[i].key, b[j].key);
+		if (c < 0) {
+			del[ndel++] = a[i++].key;
+		} else if (c > 0) {
+			add[nadd++] = (char *)b[j++].elem;
+		} else {
+			if (strcmp(a[i].elem, b[j].elem) != 0) {
+				del[ndel++] = a[i].key;
+				add[nadd++] = (char *)b[j].elem;
+			}
+			i++, j++;
+		}
+	}
+	elem_cmd(x, "delete", m->name, del, ndel);
+	elem_cmd(x, "add", m->name, add, nadd);
+	x->d->elems_added += nadd;
+	x->d->elems_deleted += ndel;
+	err = 0;
+cleanup:
+	kvs_free(a, no);
+	kvs_free(b, nn);
+	free(add);
+	free(del);
+	return err;
+}
+
+static int diff_sets(struct dctx *x)
+{
+	int err = 0;
+	for (size_t i = 0; i < x->to->nsets && !err; i++) {
+		const struct nft_set *s = x->to->sets[i];
+		const struct nft_set *old = x->from ? nft_prog_set(x->from, s->name) : NULL;
+		if (!old) {
+			nft_set_decl(&x->create, x->t, s);
+			x->d->sets_added++;
+		}
+		err = s->map ? diff_map_elems(x, old, s) : diff_set_elems(x, old, s);
+	}
+	for (size_t i = 0; x->from && i < x->from->nsets; i++) {
+		const struct nft_set *s = x->from->sets[i];
+		if (nft_prog_set(x->to, s->name))
+			continue;
+		sb_addf(&x->drop, "delete %s inet %s %s\n", s->map ? "map" : "set", x->t, s->name);
+		x->d->sets_deleted++;
+	}
+	return err;
+}
+
+static int full_replace(struct nft_delta *d, const struct nft_prog *from,
+			const struct nft_prog *to)
+{
+	struct sb b = {0};
+	char *all = nft_prog_text(to);
+	struct nft_counts n;
+	if (!all)
+		return -ENOMEM;
+	/* "add" first, so that "delete" finds a table whether or not one was there */
+	sb_addf(&b, "add table inet %s\ndelete table inet %s\n", to->table, to->table);
+	if (from && strcmp(from->table, to->table) != 0)
+		sb_addf(&b, "delete table inet %s\n", from->table);
+	sb_add(&b, all);
+	free(all);
+	nft_prog_count(to, &n);
+	d->sets_replaced = n.sets + n.maps;
+	d->chains_added = n.chains;
+	d->rules_written = n.rules;
+	d->elems_added = n.elems;
+	return (d->text = sb_take(&b)) ? 0 : -ENOMEM;
+}
+
+int nft_delta_compute(const struct nft_prog *from, const struct nft_prog *to,
+		      struct nft_delta **out)
+{
+	struct dctx x = {.from = from, .to = to, .t = to->table};
+	struct sb all = {0};
+	int err;
+	*out = NULL;
+	if (!(x.d = calloc(1, sizeof(*x.d))))
+		return -ENOMEM;
+	if (from && needs_replace(from, to)) {
+		if ((err = full_replace(x.d, from, to)) < 0)
+			goto fail;
+		*out = x.d;
+		return 0;
+	}
+	if (!from)
+		sb_addf(&x.create, "add table inet %s\n", x.t);
+	diff_chains(&x);
+	if ((err = diff_sets(&x)) < 0)
+		goto fail;
+	sb_add(&all, "");
+	sb_add(&all, x.create.s ? x.create.s : "");
+	sb_add(&all, x.rules.s ? x.rules.s : "");
+	sb_add(&all, x.elems.s ? x.elems.s : "");
+	sb_add(&all, x.drop.s ? x.drop.s : "");
+	err = -ENOMEM;
+	if (x.create.oom || x.rules.oom || x.elems.oom || x.drop.oom ||
+	    !(x.d->text = sb_take(&all)))
+		goto fail;
+	sb_clear(&x.create);
+	sb_clear(&x.rules);
+	sb_clear(&x.elems);
+	sb_clear(&x.drop);
+	*out = x.d;
+	return 0;
+fail:
+	sb_clear(&all);
+	sb_clear(&x.create);
+	sb_clear(&x.rules);
+	sb_clear(&x.elems);
+	sb_clear(&x.drop);
+	nft_delta_free(x.d);
+	return err;
+}
+
+int nft_delta_full(const struct nft_prog *to, struct nft_delta **out)
+{
+	struct nft_delta *d = calloc(1, sizeof(*d));
+	int err = d ? full_replace(d, NULL, to) : -ENOMEM;
+	if (err < 0) {
+		nft_delta_free(d);
+		d = NULL;
+	}
+	*out = d;
+	return err;
+}
+
+bool nft_delta_empty(const struct nft_delta *d)
+{
+	return !d || !d->text || !d->text[0];
+}
+
+void nft_delta_free(struct nft_delta *d)
+{
+	if (!d)
+		return;
+	free(d->text);
+	free(d);
+}

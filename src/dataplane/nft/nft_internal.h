@@ -1,0 +1,117 @@
+/* nft_internal: helpers shared by the files of the nft module. */
+#ifndef NETPOL_NFT_INTERNAL_H
+#define NETPOL_NFT_INTERNAL_H
+
+#include "nft.h"
+
+#include <stdarg.h>
+
+/* ---- a growing string ------------------------------------------------------ */
+
+/* Appends never fail visibly: an allocation failure marks the buffer
+ * broken and sb_take then returns NULL, so callers check once at the end. */
+struct sb {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+void sb_add(struct sb *b, const char *s);
+void sb_addf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The string (owned by the caller) or NULL when an append failed. */
+char *sb_take(struct sb *b);
+void sb_clear(struct sb *b);
+
+/* Equal strings, or both NULL. */
+bool nft_str_eq(const char *a, const char *b);
+
+/* ---- names ----------------------------------------------------------------- */
+
+uint64_t nft_hash(const char *s);
+/* Copies s into a comment nft accepts: printable ASCII without quotes or
+ * backslashes, at most NFT_COMMENT_MAX bytes (cut with "..."). */
+char *nft_comment(const char *s);
+
+/* An error record without a place, when diags is non-NULL. */
+void nft_diag(struct diag_list *diags, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- a string -> pointer map ---------------------------------------------- */
+
+struct smap {
+	char **keys;        /* owned copies */
+	void **vals;
+	size_t n, cap;      /* cap: a power of two, or 0 */
+};
+
+void *smap_get(const struct smap *m, const char *key);
+/* Inserts or replaces. 0 or -ENOMEM. */
+int smap_put(struct smap *m, const char *key, void *val);
+void smap_clear(struct smap *m);
+
+/* ---- program building --------------------------------------------------------- */
+
+/* Order of set elements and anonymous-set members: numbers compare as
+ * numbers ("10.0.0.2" < "10.0.0.10"), so output reads like nft's. */
+int nft_elem_cmp(const char *a, const char *b);
+int nft_elem_qcmp(const void *a, const void *b);
+
+/* Rewrites a rule as nft lists it into our canonical text: counter values
+ * dropped ("counter"), members of anonymous sets "{ ... }" sorted with
+ * nft_elem_cmp. Values of counters go to *packets and *bytes (may be NULL).
+ * NULL when out of memory. */
+char *nft_rule_normalise(const char *text, uint64_t *packets, uint64_t *bytes);
+
+struct nft_set *nft_set_new(const char *name, bool map, const char *type,
+			    const char *flags, const char *comment);
+void nft_set_free(struct nft_set *s);
+/* Takes elem (a malloc'd string) in all cases. */
+int nft_set_add_elem(struct nft_set *s, char *elem);
+/* Sorts and removes duplicates. */
+void nft_set_finish(struct nft_set *s);
+
+struct nft_chain *nft_chain_new(const char *name, const char *hook, const char *comment);
+void nft_chain_free(struct nft_chain *c);
+/* Appends a rule; takes text (malloc'd) in all cases. Returns the rule
+ * (for attribution fields) or NULL when out of memory. */
+struct nft_rule *nft_chain_add(struct nft_chain *c, char *text);
+void nft_rule_clear(struct nft_rule *r);
+
+/* Take s / c in all cases. */
+int nft_prog_add_set(struct nft_prog *p, struct nft_set *s);
+int nft_prog_add_chain(struct nft_prog *p, struct nft_chain *c);
+/* Sorts sets and chains by name. */
+void nft_prog_finish(struct nft_prog *p);
+
+/* "add set inet T NAME { type ...; flags ...; comment "..."; }" and the
+ * chain equivalent, as used by the delta and the full load. */
+void nft_set_decl(struct sb *b, const char *table, const struct nft_set *s);
+void nft_chain_decl(struct sb *b, const char *table, const struct nft_chain *c);
+/* "{ e1, e2 }" of elements [from, to). */
+void nft_elems_text(struct sb *b, char *const *elems, size_t n);
+
+/* ---- the compiler's working state (compile.c, peers.c) ------------------- */
+
+struct cc {
+	struct engine *e;
+	const struct np_cluster *cl;
+	const char *ifprefix;     /* NULL: no fail-closed / anti-spoof rules */
+	bool anti_spoof;
+	struct nft_prog *p;
+	struct smap sets;         /* set name -> struct nft_set (owned by p) */
+	struct smap chains;       /* chain name -> struct nft_chain (owned by p) */
+	struct smap peer_names;   /* canonical peer key -> hash part of its set names (owned) */
+	struct smap name_keys;    /* hash part -> canonical key (owned), for collisions */
+	struct diag_list *diags;
+};
+
+/* Names of the sets holding one peer's addresses, created and filled on
+ * first use: *v4 and *v6 for a selector peer, one of them for an ipBlock
+ * (the other NULL). Both NULL for a peer that has nothing set. */
+int cc_peer_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
+		 const char **v4, const char **v6);
+/* The set of address . port of every pod declaring the named port. */
+int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,
+		const char **out);
+const char *nft_proto(enum np_proto p);   /* "tcp", "udp", "sctp" */
+
+#endif

@@ -1,0 +1,396 @@
+/* peers: the named sets of a program. One set (per address family) for
+ * each distinct peer, whatever number of policies and rules use it; one
+ * interval set per distinct ipBlock with its excepts carved out, so that
+ * a packet costs one lookup; one set of address . port per named port. */
+#include "nft_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+typedef unsigned __int128 u128;
+
+const char *nft_proto(enum np_proto p)
+{
+	switch (p) {
+	case NP_TCP:
+		return "tcp";
+	case NP_UDP:
+		return "udp";
+	case NP_SCTP:
+		return "sctp";
+	}
+	return "tcp";
+}
+
+static const char *ns_or_default(const char *ns)
+{
+	return ns ? ns : "default";
+}
+
+/* ---- naming ------------------------------------------------------------------ */
+
+/* The hash part of the names of key's sets: 16 hex digits of its hash,
+ * with "-N" added in the (unlikely) case that another key has it. */
+static const char *peer_name(struct cc *c, const char *key, bool *fresh)
+{
+	char *name = smap_get(&c->peer_names, key);
+	char buf[40];
+	*fresh = false;
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)nft_hash(key));
+	for (int i = 2; smap_get(&c->name_keys, buf); i++)
+		snprintf(buf, sizeof(buf), "%016llx-%d", (unsigned long long)nft_hash(key), i);
+	char *k = strdup(key);
+	if (!k || !(name = strdup(buf)) || smap_put(&c->name_keys, buf, k) < 0) {
+		free(k);
+		free(name);
+		return NULL;
+	}
+	if (smap_put(&c->peer_names, key, name) < 0) {
+		free(name);
+		return NULL;     /* k stays owned by name_keys */
+	}
+	*fresh = true;
+	return name;
+}
+
+/* Adds a new set to the program and the name index. */
+static struct nft_set *add_set(struct cc *c, const char *name, const char *type,
+			       const char *flags, const char *comment)
+{
+	struct nft_set *s = nft_set_new(name, false, type, flags, comment);
+	if (!s || nft_prog_add_set(c->p, s) < 0)
+		return NULL;
+	if (smap_put(&c->sets, s->name, s) < 0)
+		return NULL;     /* s is owned by the program already */
+	return s;
+}
+
+static int add_ip(struct nft_set *s, const struct np_ip *ip, const char *suffix)
+{
+	char buf[INET6_ADDRSTRLEN + 16], *e;
+	ip_to_string(ip, buf, sizeof(buf));
+	if (asprintf(&e, "%s%s", buf, suffix ? suffix : "") < 0)
+		return -ENOMEM;
+	return nft_set_add_elem(s, e);
+}
+
+/* ---- selector peers ---------------------------------------------------------------- */
+
+static char *selector_key(const char *ns, const struct np_peer *peer, char **comment)
+{
+	char *ps = peer->has_pod_sel ? selector_to_string(&peer->pod_sel) : strdup("");
+	char *nss = peer->has_ns_sel ? selector_to_string(&peer->ns_sel) : strdup("");
+	char *key = NULL;
+	int r1 = -1, r2 = -1;
+	*comment = NULL;
+	if (!ps || !nss)
+		goto cleanup;
+	if (peer->has_ns_sel) {
+		r1 = asprintf(&key, "ns|%s|%s", nss, ps);
+		r2 = asprintf(comment, "%s in %s", *ps ? ps : "all pods",
+			      *nss ? nss : "all namespaces");
+	} else {
+		r1 = asprintf(&key, "pods|%s|%s", ns, ps);
+		r2 = asprintf(comment, "%s in %s", *ps ? ps : "all pods", ns);
+	}
+cleanup:
+	if (r1 < 0)
+		key = NULL;
+	if (r2 < 0)
+		*comment = NULL;
+	if (!key || !*comment) {
+		free(key);
+		free(*comment);
+		key = *comment = NULL;
+	}
+	free(ps);
+	free(nss);
+	return key;
+}
+
+static int fill_selector_sets(struct cc *c, const struct np_policy *pol,
+			      const struct np_peer *peer, struct nft_set *s4,
+			      struct nft_set *s6)
+{
+	const struct np_pod *const *pods;
+	size_t n = engine_peer_pods(c->e, pol, peer, &pods);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < pods[i]->nips; j++) {
+			const struct np_ip *ip = &pods[i]->ips[j];
+			int err = add_ip(ip->family == AF_INET ? s4 : s6, ip, NULL);
+			if (err < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int selector_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
+			 const char **v4, const char **v6)
+{
+	char *comment = NULL, *key = selector_key(ns_or_default(pol->meta.namespace), peer, &comment);
+	char n4[64], n6[64];
+	const char *h;
+	bool fresh;
+	int err = -ENOMEM;
+	if (!key || !(h = peer_name(c, key, &fresh)))
+		goto cleanup;
+	snprintf(n4, sizeof(n4), "sel4-%s", h);
+	snprintf(n6, sizeof(n6), "sel6-%s", h);
+	if (fresh) {
+		struct nft_set *s4 = add_set(c, n4, "ipv4_addr", NULL, comment);
+		struct nft_set *s6 = s4 ? add_set(c, n6, "ipv6_addr", NULL, comment) : NULL;
+		if (!s6 || (err = fill_selector_sets(c, pol, peer, s4, s6)) < 0)
+			goto cleanup;
+	}
+	*v4 = ((struct nft_set *)smap_get(&c->sets, n4))->name;
+	*v6 = ((struct nft_set *)smap_get(&c->sets, n6))->name;
+	err = 0;
+cleanup:
+	free(key);
+	free(comment);
+	return err;
+}
+
+/* ---- ipBlock peers ------------------------------------------------------------------- */
+
+struct range {
+	u128 lo, hi;
+};
+
+static unsigned ip_bits(int family)
+{
+	return family == AF_INET ? 32 : 128;
+}
+
+static u128 ip_value(const struct np_ip *ip)
+{
+	u128 v = 0;
+	for (unsigned i = 0; i < ip_bits(ip->family) / 8; i++)
+		v = v << 8 | ip->addr[i];
+	return v;
+}
+
+static struct range cidr_range(const struct np_cidr *c)
+{
+	unsigned host = ip_bits(c->ip.family) - c->prefix;
+	u128 mask = host >= 128 ? ~(u128)0 : ((u128)1 << host) - 1;
+	u128 lo = ip_value(&c->ip) & ~mask;
+	return (struct range){lo, lo | mask};
+}
+
+static void value_text(u128 v, int family, char *buf, size_t len)
+{
+	struct np_ip ip = {.family = family};
+	for (int i = (int)ip_bits(family) / 8 - 1; i >= 0; i--, v >>= 8)
+		ip.addr[i] = (uint8_t)v;
+	ip_to_string(&ip, buf, len);
+}
+
+static unsigned popcount128(u128 v)
+{
+	return (unsigned)(__builtin_popcountll((unsigned long long)v) +
+			  __builtin_popcountll((unsigned long long)(v >> 64)));
+}
+
+/* An interval as nft prints it: an address, a prefix, or lo-hi. */
+static char *range_text(struct range r, int family)
+{
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN], *out = NULL;
+	u128 span = r.hi - r.lo;
+	int rc;
+	value_text(r.lo, family, lo, sizeof(lo));
+	if (span == 0)
+		return strdup(lo);
+	if ((span & (span + 1)) == 0 && (r.lo & span) == 0) {
+		rc = asprintf(&out, "%s/%u", lo, ip_bits(family) - popcount128(span));
+	} else {
+		value_text(r.hi, family, hi, sizeof(hi));
+		rc = asprintf(&out, "%s-%s", lo, hi);
+	}
+	return rc < 0 ? NULL : out;
+}
+
+static int range_qcmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The block minus its excepts, as disjoint intervals in address order. */
+static int carve(struct nft_set *s, const struct np_ipblock *b)
+{
+	struct range all = cidr_range(&b->cidr), *ex = calloc(b->nexcept + 1, sizeof(*ex));
+	size_t n = 0;
+	int family = b->cidr.ip.family, err = 0;
+	bool done = false;
+	if (!ex)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->nexcept; i++) {
+		if (b->except[i].ip.family != family)
+			continue;
+		struct range r = cidr_range(&b->except[i]);
+		if (r.hi < all.lo || r.lo > all.hi)
+			continue;
+		r.lo = r.lo < all.lo ? all.lo : r.lo;
+		r.hi = r.hi > all.hi ? all.hi : r.hi;
+		ex[n++] = r;
+	}
+	qsort(ex, n, sizeof(*ex), range_qcmp);
+	u128 cur = all.lo;
+	for (size_t i = 0; i < n && !done && !err; i++) {
+		if (ex[i].hi < cur)
+			continue;
+		if (ex[i].lo > cur)
+			err = nft_set_add_elem(s, range_text((struct range){cur, ex[i].lo - 1}, family));
+		if (ex[i].hi >= all.hi)
+			done = true;
+		else
+			cur = ex[i].hi + 1;
+	}
+	if (!done && !err)
+		err = nft_set_add_elem(s, range_text((struct range){cur, all.hi}, family));
+	free(ex);
+	return err;
+}
+
+static int cidr_text_qcmp(const void *a, const void *b)
+{
+	return nft_elem_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "ip|CIDR|E1,E2" (excepts sorted) and "CIDR except E1, E2". */
+static char *ipblock_key(const struct np_ipblock *b, char **comment)
+{
+	struct sb k = {0}, d = {0};
+	char buf[64], **ex = calloc(b->nexcept + 1, sizeof(*ex));
+	char *key = NULL;
+	*comment = NULL;
+	if (!ex)
+		return NULL;
+	for (size_t i = 0; i < b->nexcept; i++)
+		if (!(ex[i] = strdup(cidr_to_string(&b->except[i], buf, sizeof(buf)))))
+			goto cleanup;
+	qsort(ex, b->nexcept, sizeof(*ex), cidr_text_qcmp);
+	cidr_to_string(&b->cidr, buf, sizeof(buf));
+	sb_addf(&k, "ip|%s|", buf);
+	sb_add(&d, buf);
+	for (size_t i = 0; i < b->nexcept; i++) {
+		sb_addf(&k, "%s%s", i ? "," : "", ex[i]);
+		sb_addf(&d, "%s%s", i ? ", " : " except ", ex[i]);
+	}
+	key = sb_take(&k);
+	*comment = sb_take(&d);
+	if (!key || !*comment) {
+		free(key);
+		free(*comment);
+		key = *comment = NULL;
+	}
+cleanup:
+	for (size_t i = 0; i < b->nexcept; i++)
+		free(ex[i]);
+	free(ex);
+	sb_clear(&k);
+	sb_clear(&d);
+	return key;
+}
+
+static int ipblock_set(struct cc *c, const struct np_ipblock *b, const char **v4, const char **v6)
+{
+	char *comment = NULL, *key = ipblock_key(b, &comment), name[64];
+	bool v6fam = b->cidr.ip.family == AF_INET6, fresh;
+	const char *h;
+	int err = -ENOMEM;
+	if (!key || !(h = peer_name(c, key, &fresh)))
+		goto cleanup;
+	snprintf(name, sizeof(name), "cidr%c-%s", v6fam ? '6' : '4', h);
+	if (fresh) {
+		struct nft_set *s = add_set(c, name, v6fam ? "ipv6_addr" : "ipv4_addr",
+					    "interval", comment);
+		if (!s || (err = carve(s, b)) < 0)
+			goto cleanup;
+	}
+	*(v6fam ? v6 : v4) = ((struct nft_set *)smap_get(&c->sets, name))->name;
+	err = 0;
+cleanup:
+	free(key);
+	free(comment);
+	return err;
+}
+
+int cc_peer_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
+		 const char **v4, const char **v6)
+{
+	*v4 = *v6 = NULL;
+	if (peer->has_ipblock)
+		return ipblock_set(c, &peer->ipblock, v4, v6);
+	if (!peer->has_pod_sel && !peer->has_ns_sel)
+		return 0;      /* matches nothing (validation rejects it anyway) */
+	return selector_sets(c, pol, peer, v4, v6);
+}
+
+/* ---- named ports ------------------------------------------------------------------- */
+
+/* Port names are IANA service names ([a-z0-9-], at most 15): they fit in a
+ * set name as they are; anything else is named by its hash. */
+static void port_set_name(char *buf, size_t len, const char *name, enum np_proto proto,
+			  int family)
+{
+	bool plain = strlen(name) <= 15 && name[0];
+	for (const char *p = name; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+	if (plain)
+		snprintf(buf, len, "port%d-%s-%s", family == AF_INET ? 4 : 6, name, nft_proto(proto));
+	else
+		snprintf(buf, len, "port%d-h%016llx-%s", family == AF_INET ? 4 : 6,
+			 (unsigned long long)nft_hash(name), nft_proto(proto));
+}
+
+static int fill_port_set(struct cc *c, struct nft_set *s, const char *name,
+			 enum np_proto proto, int family)
+{
+	for (size_t i = 0; i < c->cl->npods; i++) {
+		const struct np_pod *pod = c->cl->pods[i];
+		int port = pod_resolve_named_port(pod, name, proto);
+		char suffix[16];
+		if (port < 0)
+			continue;
+		snprintf(suffix, sizeof(suffix), " . %d", port);
+		for (size_t j = 0; j < pod->nips; j++) {
+			if (pod->ips[j].family != family)
+				continue;
+			int err = add_ip(s, &pod->ips[j], suffix);
+			if (err < 0)
+				return err;
+		}
+	}
+	return 0;
+}
+
+int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,
+		const char **out)
+{
+	char sname[96], comment[96];
+	struct nft_set *s;
+	port_set_name(sname, sizeof(sname), name, proto, family);
+	s = smap_get(&c->sets, sname);
+	if (!s) {
+		snprintf(comment, sizeof(comment), "named port %s/%s", name, proto_name(proto));
+		s = add_set(c, sname, family == AF_INET ? "ipv4_addr . inet_service"
+							: "ipv6_addr . inet_service",
+			    NULL, comment);
+		if (!s)
+			return -ENOMEM;
+		int err = fill_port_set(c, s, name, proto, family);
+		if (err < 0)
+			return err;
+	}
+	*out = s->name;
+	return 0;
+}
