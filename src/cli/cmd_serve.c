@@ -209,9 +209,9 @@ int cmd_serve(int argc, char **argv)
 	int r = parse_args(argc, argv, &o);
 	if (r != 0)
 		return r > 0 ? CLI_OK : CLI_USAGE;
-	if (make_dirs(o.state_dir, 0700) < 0 || make_parent_dir(o.socket) < 0) {
-		fprintf(stderr, "netpol serve: creating %s or %s: %s\n", o.state_dir, o.socket,
-			strerror(errno));
+	if ((r = make_dirs(o.state_dir, 0700)) < 0 || (r = make_parent_dir(o.socket)) < 0) {
+		fprintf(stderr, "netpol serve: creating the directories of %s and %s: %s\n",
+			o.state_dir, o.socket, strerror(-r));
 		return CLI_INVALID;
 	}
 	int lock = lock_state_dir(o.state_dir);

@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "cmd_serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@ static const struct command commands[] = {
 	{"reach", cmd_reach, "verdicts for every pod pair and port, from manifests"},
 	{"explain", cmd_explain, "why one connection is allowed or denied"},
 	{"lint", cmd_lint, "findings a reviewer wants flagged in policies"},
+	{"serve", cmd_serve, "run the lab's control plane (store + Kubernetes API)"},
 };
 
 static void usage(FILE *f)

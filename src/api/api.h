@@ -1,0 +1,68 @@
+/* api: the lab's Kubernetes-compatible REST API server.
+ *
+ * Serves the store (src/store) over HTTP with libmicrohttpd, with the
+ * paths, JSON shapes and Status errors of the Kubernetes API for
+ * Namespaces, Pods, Services, Endpoints (core/v1), Deployments (apps/v1)
+ * and NetworkPolicies (networking.k8s.io/v1): discovery, list, get,
+ * create, update, patch (merge, strategic merge, JSON patch), delete,
+ * labelSelector/fieldSelector and watch.
+ *
+ * Two listeners: a unix socket (mode 0600, no token: the file mode is the
+ * access control) for the netpol CLI, and optionally 127.0.0.1:PORT with
+ * TLS and bearer-token authentication for kubectl. The TLS material and
+ * the token are made at first start in the state directory and reused.
+ *
+ * The library never prints: it reports through the log callback.
+ */
+#ifndef NETPOL_API_H
+#define NETPOL_API_H
+
+#include "../store/store.h"
+
+/* Files under the state directory (made by api_pki_ensure). */
+#define API_CA_CERT_FILE "pki/ca.crt"
+#define API_CA_KEY_FILE "pki/ca.key"
+#define API_SERVER_CERT_FILE "pki/apiserver.crt"
+#define API_SERVER_KEY_FILE "pki/apiserver.key"
+#define API_TOKEN_FILE "token"
+
+/* Requests with bodies larger than this are refused (413). */
+#define API_MAX_BODY (3u * 1024 * 1024)
+
+enum api_log_level { API_LOG_ERROR, API_LOG_WARNING, API_LOG_INFO, API_LOG_DEBUG };
+typedef void (*api_log_fn)(void *ctx, enum api_log_level level, const char *msg);
+
+/* Options; zero-initialise, then set what you need (the struct may grow). */
+struct api_options {
+	struct store *store;     /* borrowed; must outlive the server */
+	const char *socket_path; /* unix socket to create; NULL = none */
+	const char *listen;      /* "127.0.0.1:PORT" (PORT 0 = any free); NULL = none */
+	const char *state_dir;   /* TLS material and token; needed with listen */
+	api_log_fn log;          /* may be NULL */
+	void *log_ctx;
+};
+
+struct api_server;
+
+/* Starts serving on background threads. On failure returns -errno and,
+ * when err is non-NULL, sets *err to a message the caller frees. A stale
+ * socket file (nobody listening) is replaced; a live one is -EADDRINUSE. */
+int api_start(const struct api_options *o, struct api_server **out, char **err);
+
+/* The TCP port actually listened on (useful with PORT 0), or 0. */
+int api_tcp_port(const struct api_server *srv);
+
+/* Ends open watches, stops the listeners, removes the socket file and
+ * frees. api_stop(NULL) is a no-op. */
+void api_stop(struct api_server *srv);
+
+/* Makes STATE_DIR/pki (a lab CA and a server certificate for 127.0.0.1
+ * and localhost, ECDSA P-256, signed by the CA) and STATE_DIR/token (a
+ * random bearer token, mode 0600) unless they exist. Returns 0 or -errno
+ * with *err set as above. */
+int api_pki_ensure(const char *state_dir, char **err);
+
+/* Reads STATE_DIR/token into *token (caller frees). */
+int api_read_token(const char *state_dir, char **token, char **err);
+
+#endif

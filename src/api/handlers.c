@@ -1,0 +1,709 @@
+/* handlers.c: routes a request to a resource and a verb, and the verbs:
+ * list, watch, get, create, update, patch, delete, deletecollection. */
+#include "api_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- small helpers --------------------------------------------------------------- */
+
+void api_logf(struct api *api, enum api_log_level level, const char *fmt, ...)
+{
+	if (!api->log)
+		return;
+	char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) >= 0)
+		api->log(api->log_ctx, level, msg);
+	va_end(ap);
+	free(msg);
+}
+
+const char *api_query_get(const struct api_request *req, const char *key)
+{
+	for (size_t i = 0; i < req->nquery; i++) {
+		if (strcmp(req->query[i].key, key) == 0)
+			return req->query[i].value ? req->query[i].value : "";
+	}
+	return NULL;
+}
+
+static bool query_true(const struct api_request *req, const char *key)
+{
+	const char *v = api_query_get(req, key);
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+void api_response_clear(struct api_response *resp)
+{
+	json_decref(resp->body);
+	api_watch_free(resp->watch);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* Table rows carry the whole object only when asked (kubectl --sort-by). */
+static bool full_objects(const struct api_request *req)
+{
+	const char *v = api_query_get(req, "includeObject");
+	return v && strcmp(v, "Object") == 0;
+}
+
+static void reply(struct api_response *resp, int code, json_t *body)
+{
+	resp->code = code;
+	resp->body = body;
+}
+
+static const char *meta_str(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
+}
+
+/* ---- routing ------------------------------------------------------------------------ */
+
+struct route {
+	enum store_resource r;
+	const char *ns;              /* NULL: cluster-scoped or all namespaces */
+	const char *name;            /* NULL: the collection */
+	bool status;                 /* the /status subresource */
+	bool watch;                  /* the legacy /watch/ prefix */
+};
+
+#define MAX_SEGS 10
+
+/* Returns the segment count, MAX_SEGS + 1 when there are too many. */
+static size_t split_path(char *p, char **segs)
+{
+	size_t n = 0;
+	char *save = NULL, *tok;
+	for (tok = strtok_r(p, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (n == MAX_SEGS)
+			return MAX_SEGS + 1;
+		segs[n++] = tok;
+	}
+	return n;
+}
+
+/* rest: what follows /api/v1 or /apis/GROUP/VERSION. */
+static int parse_rest(char **rest, size_t n, const char *gv, struct route *rt)
+{
+	if (n > 0 && strcmp(rest[0], "watch") == 0) {
+		rt->watch = true;
+		rest++, n--;
+	}
+	enum store_resource r;
+	size_t base = 0;
+	if (n >= 3 && strcmp(rest[0], "namespaces") == 0 &&
+	    store_resource_parse(rest[2], &r) == 0 && store_resource_namespaced(r)) {
+		rt->ns = rest[1];
+		base = 2;
+	} else if (n == 0 || store_resource_parse(rest[0], &r) < 0) {
+		return -ENOENT;
+	}
+	if (n - base > 3 || strcmp(store_resource_api_version(r), gv) != 0)
+		return -ENOENT;
+	rt->r = r;
+	rt->name = n - base > 1 ? rest[base + 1] : NULL;
+	if (n - base == 3) {
+		if (strcmp(rest[base + 2], "status") != 0 || r == STORE_ENDPOINTS ||
+		    r == STORE_NETWORKPOLICIES)
+			return -ENOENT;
+		rt->status = true;
+	}
+	if (rt->name && store_resource_namespaced(r) && !rt->ns)
+		return -ENOENT;
+	return 0;
+}
+
+static int parse_route(const char *path, struct route *rt, char *buf, size_t len)
+{
+	char *segs[MAX_SEGS], gv[128];
+	if (strlen(path) >= len)
+		return -ENOENT;
+	strcpy(buf, path);
+	size_t n = split_path(buf, segs);
+	memset(rt, 0, sizeof(*rt));
+	if (n > MAX_SEGS)
+		return -ENOENT;
+	if (n >= 2 && strcmp(segs[0], "api") == 0 && strcmp(segs[1], "v1") == 0)
+		return parse_rest(segs + 2, n - 2, "v1", rt);
+	if (n >= 3 && strcmp(segs[0], "apis") == 0) {
+		snprintf(gv, sizeof(gv), "%s/%s", segs[1], segs[2]);
+		return parse_rest(segs + 3, n - 3, gv, rt);
+	}
+	return -ENOENT;
+}
+
+/* ---- request bodies -------------------------------------------------------------------- */
+
+static json_t *protobuf_body(const struct api_request *req, struct api_response *resp)
+{
+	json_t *obj = NULL;
+	char *err = NULL;
+	int ret = api_protobuf_decode(req->body ? req->body : "", req->body_len, &obj, &err);
+	if (ret == -ENOTSUP)
+		api_fail(resp, 415, "UnsupportedMediaType", "%s", err ? err : "unsupported body");
+	else if (ret < 0)
+		api_fail(resp, 400, "BadRequest", "%s", err ? err : "malformed body");
+	free(err);
+	return ret < 0 ? NULL : obj;
+}
+
+static json_t *parse_body(const struct api_request *req, struct api_response *resp,
+			  bool want_object)
+{
+	json_error_t jerr;
+	if (req->content_type && strstr(req->content_type, "application/vnd.kubernetes.protobuf"))
+		return protobuf_body(req, resp);
+	json_t *v = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
+	if (!v) {
+		api_fail(resp, 400, "BadRequest",
+			 "the body of the request was in an unknown format - accepted media "
+			 "types include: application/json: %s",
+			 req->body ? jerr.text : "empty body");
+		return NULL;
+	}
+	if (want_object && !json_is_object(v)) {
+		json_decref(v);
+		api_fail(resp, 400, "BadRequest", "the body of the request must be a JSON object");
+		return NULL;
+	}
+	return v;
+}
+
+/* kind and apiVersion, when the client wrote them, must be the URL's. */
+static int check_type_meta(enum store_resource r, json_t *obj, struct api_response *resp)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	if (av && *av && strcmp(av, store_resource_api_version(r)) != 0) {
+		api_fail(resp, 400, "BadRequest",
+			 "the API version in the data (%s) does not match the expected API "
+			 "version (%s)", av, store_resource_api_version(r));
+		return -EINVAL;
+	}
+	if (kind && *kind && strcmp(kind, store_resource_kind(r)) != 0) {
+		api_fail(resp, 400, "BadRequest",
+			 "the kind in the data (%s) does not match the expected kind (%s)", kind,
+			 store_resource_kind(r));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Fills in the URL's namespace; a different one in the body is an error. */
+static int check_namespace(const struct route *rt, json_t *obj, struct api_response *resp)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	if (!meta) {
+		meta = json_object();
+		json_object_set_new(obj, "metadata", meta);
+	}
+	if (!json_is_object(meta)) {
+		api_fail(resp, 400, "BadRequest", "metadata must be an object");
+		return -EINVAL;
+	}
+	if (!store_resource_namespaced(rt->r))
+		return 0;
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	if (ns && *ns && strcmp(ns, rt->ns) != 0) {
+		api_fail(resp, 400, "BadRequest",
+			 "the namespace of the provided object does not match the namespace "
+			 "sent on the request");
+		return -EINVAL;
+	}
+	json_object_set_new(meta, "namespace", json_string(rt->ns));
+	return 0;
+}
+
+static unsigned dry_run_flag(const struct api_request *req, json_t *opts)
+{
+	const char *q = api_query_get(req, "dryRun");
+	json_t *d = json_object_get(opts, "dryRun");
+	if ((q && strcmp(q, "All") == 0) || json_array_size(d) > 0)
+		return STORE_DRY_RUN;
+	return 0;
+}
+
+static bool validation_fails(const struct route *rt, json_t *obj, bool creating,
+			     struct api_response *resp)
+{
+	json_t *causes = json_array();
+	bool bad = api_validate(rt->r, obj, creating, causes) > 0;
+	if (bad)
+		api_fail_invalid(resp, rt->r, meta_str(obj, "name"), causes);
+	json_decref(causes);
+	return bad;
+}
+
+/* ---- selectors ---------------------------------------------------------------------------- */
+
+struct selectors {
+	struct np_selector labels;
+	bool has_labels;
+	struct store_filter filter;
+	json_t *fields;              /* [[path, value, neq]] checked on each object */
+};
+
+static void selectors_clear(struct selectors *s)
+{
+	selector_clear(&s->labels);
+	json_decref(s->fields);
+}
+
+/* fieldSelector: "a=b,c!=d"; metadata.name and metadata.namespace
+ * equalities go to the store, the rest is checked on each object. */
+static int parse_fields(const char *text, struct selectors *s, char **err)
+{
+	char *copy = strdup(text), *save = NULL;
+	int ret = copy ? 0 : -ENOMEM;
+	s->fields = json_array();
+	for (char *t = copy ? strtok_r(copy, ",", &save) : NULL; t && ret == 0;
+	     t = strtok_r(NULL, ",", &save)) {
+		char *op = strstr(t, "!=");
+		bool neq = op != NULL;
+		if (!op)
+			op = strchr(t, '=');
+		if (!op || op == t) {
+			ret = -EINVAL;
+			if (asprintf(err, "invalid selector: '%s'; can't understand '%s'", text, t) < 0)
+				*err = NULL;
+			break;
+		}
+		*op = 0;
+		const char *value = op + (neq || op[1] == '=' ? 2 : 1);
+		json_array_append_new(s->fields, json_pack("[s,s,b]", t, value, neq));
+	}
+	free(copy);
+	return ret;
+}
+
+static const char *field_value(json_t *obj, const char *path, char *buf, size_t len)
+{
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	json_t *v = obj;
+	char *save = NULL;
+	for (char *k = strtok_r(tmp, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, k);
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+	else
+		buf[0] = 0;
+	return buf;
+}
+
+bool api_fields_match(json_t *fields, json_t *obj)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f) {
+		char buf[64];
+		const char *have = field_value(obj, json_string_value(json_array_get(f, 0)), buf,
+					       sizeof(buf));
+		bool eq = strcmp(have, json_string_value(json_array_get(f, 1))) == 0;
+		if (eq == json_is_true(json_array_get(f, 2)))
+			return false;
+	}
+	return true;
+}
+
+static int parse_selectors(const struct api_request *req, const struct route *rt,
+			   struct selectors *s, struct api_response *resp)
+{
+	memset(s, 0, sizeof(*s));
+	s->filter.ns = rt->ns;
+	const char *ls = api_query_get(req, "labelSelector");
+	const char *fs = api_query_get(req, "fieldSelector");
+	char *err = NULL;
+	if (ls && *ls) {
+		if (selector_parse(ls, &s->labels, &err) < 0) {
+			api_fail(resp, 400, "BadRequest", "unable to parse requirement: %s",
+				 err ? err : ls);
+			free(err);
+			return -EINVAL;
+		}
+		s->filter.labels = &s->labels;
+	}
+	if (fs && *fs && parse_fields(fs, s, &err) < 0) {
+		api_fail(resp, 400, "BadRequest", "%s", err ? err : "invalid field selector");
+		free(err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- the verbs ----------------------------------------------------------------------------- */
+
+static json_t *list_doc(enum store_resource r, json_t *items, uint64_t rv)
+{
+	char kind[64], rvs[24];
+	snprintf(kind, sizeof(kind), "%sList", store_resource_kind(r));
+	snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
+	return json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", kind, "apiVersion",
+			 store_resource_api_version(r), "metadata", "resourceVersion", rvs,
+			 "items", items);
+}
+
+static json_t *filter_fields(json_t *items, json_t *fields)
+{
+	if (!json_array_size(fields))
+		return items;
+	json_t *out = json_array();
+	size_t i;
+	json_t *o;
+	json_array_foreach(items, i, o) {
+		if (api_fields_match(fields, o))
+			json_array_append(out, o);
+	}
+	json_decref(items);
+	return out;
+}
+
+static void do_watch(struct api *api, const struct api_request *req, const struct route *rt,
+		     struct selectors *sel, struct api_response *resp)
+{
+	const char *to = api_query_get(req, "timeoutSeconds");
+	struct api_watch_params p = {
+		.resource = rt->r, .filter = sel->filter, .rv = api_query_get(req, "resourceVersion"),
+		.timeout_s = to ? atol(to) : 0, .table = api_wants_table(req),
+	};
+	struct api_watch *w = NULL;
+	int ret = api_watch_start(api, &p, &w);
+	if (ret == -ERANGE) {
+		api_fail(resp, 410, "Expired", "too old resource version: %s (%llu)", p.rv,
+			 (unsigned long long)store_revision(api->store));
+		return;
+	}
+	if (ret < 0) {
+		api_fail_store(resp, ret, rt->r, "");
+		return;
+	}
+	api_watch_set_fields(w, sel->fields);
+	resp->code = 200;
+	resp->watch = w;
+}
+
+static void do_list(struct api *api, const struct api_request *req, const struct route *rt,
+		    struct api_response *resp)
+{
+	struct selectors sel;
+	if (parse_selectors(req, rt, &sel, resp) < 0) {
+		selectors_clear(&sel);
+		return;
+	}
+	if (query_true(req, "watch") || rt->watch) {
+		do_watch(api, req, rt, &sel, resp);
+		selectors_clear(&sel);
+		return;
+	}
+	json_t *items = NULL;
+	uint64_t rv = 0;
+	int ret = store_list(api->store, rt->r, &sel.filter, &items, &rv);
+	if (ret < 0) {
+		api_fail_store(resp, ret, rt->r, "");
+	} else {
+		json_t *doc = list_doc(rt->r, filter_fields(items, sel.fields), rv);
+		if (api_wants_table(req)) {
+			json_t *t = api_table(rt->r, json_object_get(doc, "items"),
+					      json_object_get(doc, "metadata"), full_objects(req));
+			json_decref(doc);
+			doc = t;
+			resp->content_type = "application/json;as=Table;v=v1;g=meta.k8s.io";
+		}
+		reply(resp, 200, doc);
+	}
+	selectors_clear(&sel);
+}
+
+static void do_get(struct api *api, const struct api_request *req, const struct route *rt,
+		   struct api_response *resp)
+{
+	json_t *obj = NULL;
+	int ret = store_get(api->store, rt->r, rt->ns, rt->name, &obj);
+	if (ret < 0) {
+		api_fail_store(resp, ret, rt->r, rt->name);
+		return;
+	}
+	if (api_wants_table(req)) {
+		json_t *items = json_pack("[o]", obj);
+		obj = api_table(rt->r, items, NULL, full_objects(req));
+		json_decref(items);
+		resp->content_type = "application/json;as=Table;v=v1;g=meta.k8s.io";
+	}
+	reply(resp, 200, obj);
+}
+
+static void do_create(struct api *api, const struct api_request *req, const struct route *rt,
+		      struct api_response *resp)
+{
+	json_t *obj = parse_body(req, resp, true), *out = NULL;
+	if (!obj || check_type_meta(rt->r, obj, resp) < 0 ||
+	    check_namespace(rt, obj, resp) < 0 || validation_fails(rt, obj, true, resp)) {
+		json_decref(obj);
+		return;
+	}
+	unsigned flags = STORE_KEEP_STATUS | dry_run_flag(req, NULL);
+	int ret = store_create(api->store, rt->r, obj, flags, &out);
+	if (ret == -ENXIO)
+		api_fail_store(resp, -ENOENT, STORE_NAMESPACES, rt->ns);
+	else if (ret < 0)
+		api_fail_store(resp, ret, rt->r, meta_str(obj, "name"));
+	else
+		reply(resp, 201, out);
+	json_decref(obj);
+}
+
+static void do_update(struct api *api, const struct api_request *req, const struct route *rt,
+		      struct api_response *resp)
+{
+	json_t *obj = parse_body(req, resp, true), *out = NULL;
+	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_namespace(rt, obj, resp) < 0)
+		goto out;
+	const char *name = meta_str(obj, "name");
+	if (!name || !*name) {
+		json_object_set_new(json_object_get(obj, "metadata"), "name", json_string(rt->name));
+	} else if (strcmp(name, rt->name) != 0) {
+		api_fail(resp, 400, "BadRequest",
+			 "the name of the object (%s) does not match the name on the URL (%s)",
+			 name, rt->name);
+		goto out;
+	}
+	if (!rt->status && validation_fails(rt, obj, false, resp))
+		goto out;
+	unsigned flags = (rt->status ? STORE_STATUS_ONLY : STORE_KEEP_STATUS) |
+			 dry_run_flag(req, NULL);
+	int ret = store_update(api->store, rt->r, obj, flags, &out);
+	if (ret < 0)
+		api_fail_store(resp, ret, rt->r, rt->name);
+	else
+		reply(resp, 200, out);
+out:
+	json_decref(obj);
+}
+
+/* ---- patch ---------------------------------------------------------------------------------- */
+
+enum patch_type { PATCH_MERGE, PATCH_STRATEGIC, PATCH_JSON };
+
+struct patch_ctx {
+	enum patch_type type;
+	enum store_resource r;
+	const struct route *rt;
+	json_t *patch;
+	json_t *causes;
+	char *err;
+};
+
+static int patch_type_of(const char *ct, enum patch_type *out)
+{
+	static const struct {
+		const char *name;
+		enum patch_type t;
+	} types[] = {
+		{"application/merge-patch+json", PATCH_MERGE},
+		{"application/strategic-merge-patch+json", PATCH_STRATEGIC},
+		{"application/json-patch+json", PATCH_JSON},
+	};
+	size_t n = ct ? strcspn(ct, "; ") : 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (n == strlen(types[i].name) && strncmp(ct, types[i].name, n) == 0) {
+			*out = types[i].t;
+			return 0;
+		}
+	}
+	return -ENOTSUP;
+}
+
+static int apply_patch(json_t *obj, struct patch_ctx *c)
+{
+	json_t *res = NULL;
+	int ret = 0;
+	switch (c->type) {
+	case PATCH_MERGE:
+		res = api_merge_patch(obj, c->patch);
+		break;
+	case PATCH_STRATEGIC:
+		return api_strategic_merge_patch(c->r, obj, c->patch, &c->err);
+	case PATCH_JSON:
+		ret = api_json_patch(obj, c->patch, &res, &c->err);
+		break;
+	}
+	if (ret == 0 && !json_is_object(res)) {
+		ret = -EINVAL;
+		if (!c->err)
+			c->err = strdup("the patched object is not a JSON object");
+	}
+	if (ret == 0) {
+		json_object_clear(obj);
+		json_object_update(obj, res);
+	}
+	json_decref(res);
+	return ret;
+}
+
+/* Runs inside the store's read-modify-write: patch, then validate. */
+static int patch_fn(json_t *obj, void *ctx)
+{
+	struct patch_ctx *c = ctx;
+	int ret = apply_patch(obj, c);
+	if (ret < 0)
+		return -EPROTO;
+	if (!json_is_object(json_object_get(obj, "metadata"))) {
+		c->err = strdup("metadata must be an object");
+		return -EPROTO;
+	}
+	if (!c->rt->status && api_validate(c->r, obj, false, c->causes) > 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static void do_patch(struct api *api, const struct api_request *req, const struct route *rt,
+		     struct api_response *resp)
+{
+	struct patch_ctx c = {.r = rt->r, .rt = rt};
+	if (patch_type_of(req->content_type, &c.type) < 0) {
+		api_fail(resp, 415, "UnsupportedMediaType",
+			 "the body of the request was in an unknown format - accepted media types "
+			 "include: application/json-patch+json, application/merge-patch+json, "
+			 "application/strategic-merge-patch+json");
+		return;
+	}
+	if (!(c.patch = parse_body(req, resp, c.type != PATCH_JSON)))
+		return;
+	c.causes = json_array();
+	json_t *out = NULL;
+	unsigned flags = (rt->status ? STORE_STATUS_ONLY : STORE_KEEP_STATUS) |
+			 dry_run_flag(req, NULL);
+	int ret = store_modify(api->store, rt->r, rt->ns, rt->name, patch_fn, &c, flags, &out);
+	if (ret == -EBADMSG)
+		api_fail_invalid(resp, rt->r, rt->name, c.causes);
+	else if (ret == -EPROTO)
+		api_fail(resp, 422, "Invalid", "%s", c.err ? c.err : "the patch cannot be applied");
+	else if (ret < 0)
+		api_fail_store(resp, ret, rt->r, rt->name);
+	else
+		reply(resp, 200, out);
+	free(c.err);
+	json_decref(c.causes);
+	json_decref(c.patch);
+}
+
+/* ---- delete ------------------------------------------------------------------------------------ */
+
+static void do_delete(struct api *api, const struct api_request *req, const struct route *rt,
+		      struct api_response *resp)
+{
+	json_t *opts = NULL, *out = NULL;
+	/* DeleteOptions: typed clients may send them as protobuf; their
+	 * preconditions are rare enough to ignore there */
+	bool json_body = !req->content_type || !strstr(req->content_type, "protobuf");
+	if (req->body_len > 0 && json_body && !(opts = parse_body(req, resp, true)))
+		return;
+	const char *rv = json_string_value(json_object_get(json_object_get(opts, "preconditions"),
+							   "resourceVersion"));
+	int ret = store_delete(api->store, rt->r, rt->ns, rt->name, rv,
+			       dry_run_flag(req, opts), &out);
+	if (ret < 0)
+		api_fail_store(resp, ret, rt->r, rt->name);
+	else
+		reply(resp, 200, out);
+	json_decref(opts);
+}
+
+static void do_delete_collection(struct api *api, const struct api_request *req,
+				 const struct route *rt, struct api_response *resp)
+{
+	struct selectors sel;
+	json_t *items = NULL, *deleted = json_array();
+	if (parse_selectors(req, rt, &sel, resp) < 0)
+		goto out;
+	uint64_t rv = 0;
+	int ret = store_list(api->store, rt->r, &sel.filter, &items, &rv);
+	items = ret == 0 ? filter_fields(items, sel.fields) : NULL;
+	size_t i;
+	json_t *o;
+	json_array_foreach(items, i, o) {
+		json_t *gone = NULL;
+		int r = store_delete(api->store, rt->r, meta_str(o, "namespace"), meta_str(o, "name"),
+				     NULL, dry_run_flag(req, NULL), &gone);
+		if (r == 0)
+			json_array_append_new(deleted, gone);
+		else if (r != -ENOENT)
+			ret = r;
+	}
+	if (ret < 0) {
+		api_fail_store(resp, ret, rt->r, "");
+	} else {
+		reply(resp, 200, list_doc(rt->r, deleted, store_revision(api->store)));
+		deleted = NULL;
+	}
+out:
+	json_decref(items);
+	json_decref(deleted);
+	selectors_clear(&sel);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------------ */
+
+static bool method_is(const struct api_request *req, const char *m)
+{
+	return strcmp(req->method, m) == 0;
+}
+
+static void dispatch_collection(struct api *api, const struct api_request *req,
+				const struct route *rt, struct api_response *resp)
+{
+	bool all_ns = store_resource_namespaced(rt->r) && !rt->ns;
+	if (method_is(req, "GET"))
+		do_list(api, req, rt, resp);
+	else if (method_is(req, "POST") && !all_ns)
+		do_create(api, req, rt, resp);
+	else if (method_is(req, "DELETE") && !all_ns && store_resource_namespaced(rt->r))
+		do_delete_collection(api, req, rt, resp);
+	else
+		api_fail(resp, 405, "MethodNotAllowed",
+			 "the server does not allow this method on the requested resource");
+}
+
+static void dispatch_item(struct api *api, const struct api_request *req,
+			  const struct route *rt, struct api_response *resp)
+{
+	if (rt->watch)
+		api_fail(resp, 405, "MethodNotAllowed", "watch of a single object: use fieldSelector");
+	else if (method_is(req, "GET"))
+		do_get(api, req, rt, resp);
+	else if (method_is(req, "PUT"))
+		do_update(api, req, rt, resp);
+	else if (method_is(req, "PATCH"))
+		do_patch(api, req, rt, resp);
+	else if (method_is(req, "DELETE") && !rt->status)
+		do_delete(api, req, rt, resp);
+	else
+		api_fail(resp, 405, "MethodNotAllowed",
+			 "the server does not allow this method on the requested resource");
+}
+
+void api_handle(struct api *api, const struct api_request *req, struct api_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	if (api_discovery(api, req, resp))
+		return;
+	struct route rt;
+	char buf[1024];
+	if (parse_route(req->path, &rt, buf, sizeof(buf)) < 0) {
+		api_fail(resp, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	if (rt.name)
+		dispatch_item(api, req, &rt, resp);
+	else
+		dispatch_collection(api, req, &rt, resp);
+}

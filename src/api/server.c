@@ -1,0 +1,487 @@
+/* server.c: the HTTP side, on libmicrohttpd. One daemon per listener (the
+ * unix socket; 127.0.0.1:PORT with TLS and a bearer token), each with a
+ * thread per connection so that a watch can block while it waits for
+ * events. Requests are read into memory (up to API_MAX_BODY), turned into
+ * a struct api_request and answered by api_handle. */
+#include "api_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct listener {
+	struct api_server *srv;
+	struct MHD_Daemon *d;
+	bool need_token;
+};
+
+struct api_server {
+	struct api api;
+	struct listener unix_l, tcp_l;
+	char *socket_path;
+	char *token;
+	char *cert, *key;            /* PEM; MHD uses them while running */
+	int port;
+};
+
+/* Per-request state across the access handler's calls. */
+struct conn {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+};
+
+/* A streaming (watch) response. */
+struct stream {
+	struct api_watch *w;
+	int fd;                      /* the client's socket, to notice it left */
+};
+
+static int set_err(char **err, int ret, const char *fmt, const char *arg)
+{
+	if (err && asprintf(err, fmt, arg, strerror(-ret)) < 0)
+		*err = NULL;
+	return ret;
+}
+
+static int set_msg(char **err, int ret, const char *msg)
+{
+	if (err)
+		*err = strdup(msg);
+	return ret;
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+static enum MHD_Result queue(struct MHD_Connection *c, int code, char *text,
+			     const char *content_type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
+								 MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result queue_json(struct MHD_Connection *c, int code, json_t *body,
+				  const char *content_type)
+{
+	char *text = NULL;
+	if (content_type && strncmp(content_type, "text/", 5) == 0 && json_is_string(body))
+		text = strdup(json_string_value(body));
+	else
+		text = json_dumps(body, JSON_COMPACT);
+	if (!text)
+		return MHD_NO;
+	return queue(c, code, text, content_type ? content_type : "application/json");
+}
+
+static enum MHD_Result queue_status(struct MHD_Connection *c, int code, const char *reason,
+				    const char *msg)
+{
+	json_t *st = api_status(code, reason, "%s", msg);
+	enum MHD_Result ret = queue_json(c, code, st, NULL);
+	json_decref(st);
+	return ret;
+}
+
+/* True when the peer closed its side: a watch has nothing else to tell. */
+static bool peer_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	for (;;) {
+		ssize_t n = api_watch_read(s->w, buf, max, 250);
+		if (n > 0)
+			return n;
+		if (n < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		/* a plain end: the client left, nothing went wrong */
+		if (peer_gone(s->fd))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+}
+
+static void free_stream(void *cls)
+{
+	struct stream *s = cls;
+	api_watch_free(s->w);
+	free(s);
+}
+
+static enum MHD_Result queue_watch(struct MHD_Connection *c, struct api_response *resp)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	if (!s)
+		return MHD_NO;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
+	s->w = resp->watch;
+	resp->watch = NULL;
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+								   read_stream, s, free_stream);
+	if (!r) {
+		free_stream(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				resp->content_type ? resp->content_type : "application/json");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+struct query_acc {
+	struct api_query *items;
+	size_t n, cap;
+};
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct query_acc *q = cls;
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 8;
+		struct api_query *items = realloc(q->items, cap * sizeof(*items));
+		if (!items)
+			return MHD_NO;
+		q->items = items;
+		q->cap = cap;
+	}
+	q->items[q->n++] = (struct api_query){key, value};
+	return MHD_YES;
+}
+
+/* Compares in constant time so the token cannot be guessed byte by byte. */
+static bool token_ok(const char *have, const char *want)
+{
+	size_t hl = strlen(have), wl = strlen(want);
+	unsigned char diff = hl != wl;
+	for (size_t i = 0; i < wl; i++)
+		diff |= (unsigned char)(want[i] ^ (i < hl ? have[i] : 0));
+	return diff == 0;
+}
+
+static bool authorized(struct listener *l, struct MHD_Connection *c)
+{
+	if (!l->need_token)
+		return true;
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return false;
+	return token_ok(h + 7, l->srv->token);
+}
+
+static enum MHD_Result respond(struct listener *l, struct MHD_Connection *c, const char *url,
+			       const char *method, struct conn *st)
+{
+	struct query_acc q = {0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+	struct api_request req = {
+		.method = method, .path = url, .query = q.items, .nquery = q.n,
+		.content_type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+		.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+		.body = st->body, .body_len = st->len,
+	};
+	struct api_response resp;
+	api_handle(&l->srv->api, &req, &resp);
+	api_logf(&l->srv->api, API_LOG_DEBUG, "%s %s -> %d", method, url, resp.code);
+	enum MHD_Result ret = resp.watch ? queue_watch(c, &resp)
+				: queue_json(c, resp.code, resp.body, resp.content_type);
+	api_response_clear(&resp);
+	free(q.items);
+	return ret;
+}
+
+static void take_body(struct conn *st, const char *data, size_t n)
+{
+	if (st->too_large || st->len + n > API_MAX_BODY) {
+		st->too_large = true;
+		return;
+	}
+	if (st->len + n + 1 > st->cap) {
+		size_t cap = (st->len + n + 1) * 2;
+		char *b = realloc(st->body, cap);
+		if (!b) {
+			st->too_large = true;
+			return;
+		}
+		st->body = b;
+		st->cap = cap;
+	}
+	memcpy(st->body + st->len, data, n);
+	st->len += n;
+	st->body[st->len] = 0;
+}
+
+static enum MHD_Result too_large(struct MHD_Connection *c)
+{
+	char msg[64];
+	snprintf(msg, sizeof(msg), "Request entity too large: limit is %u", API_MAX_BODY);
+	return queue_status(c, 413, "RequestEntityTooLarge", msg);
+}
+
+/* First call of a request: refuse it before reading the body when the
+ * token is missing or the announced body is too large. */
+static enum MHD_Result on_headers(struct listener *l, struct MHD_Connection *c, void **con_cls)
+{
+	struct conn *st = calloc(1, sizeof(*st));
+	if (!st)
+		return MHD_NO;
+	*con_cls = st;
+	if (!authorized(l, c)) {
+		api_logf(&l->srv->api, API_LOG_INFO, "refused a request without a valid token");
+		return queue_status(c, 401, "Unauthorized", "Unauthorized");
+	}
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
+		st->too_large = true;
+		return too_large(c);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct listener *l = cls;
+	struct conn *st = *con_cls;
+	if (!st)
+		return on_headers(l, c, con_cls);
+	if (*upload_data_size) {
+		take_body(st, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_large)
+		return too_large(c);
+	return respond(l, c, url, method, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn *st = *con_cls;
+	if (!st)
+		return;
+	free(st->body);
+	free(st);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct api_server *srv = cls;
+	char *msg = NULL;
+	if (!srv->api.log || vasprintf(&msg, fmt, ap) < 0)
+		return;
+	msg[strcspn(msg, "\n")] = 0;
+	srv->api.log(srv->api.log_ctx, API_LOG_WARNING, msg);
+	free(msg);
+}
+
+/* ---- listeners -------------------------------------------------------------------- */
+
+/* A socket file nobody answers on is left over from a crash: replace it. */
+static int clear_stale_socket(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ? -EADDRINUSE : 0;
+	close(fd);
+	if (ret == 0 && unlink(sa->sun_path) < 0 && errno != ENOENT)
+		ret = -errno;
+	return ret;
+}
+
+static int unix_listen(const char *path, int *out, char **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return set_err(err, -ENAMETOOLONG, "socket path %s: %s", path);
+	strcpy(sa.sun_path, path);
+	int ret = clear_stale_socket(&sa);
+	if (ret < 0)
+		return set_err(err, ret, "socket %s: %s (is a daemon running?)", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return set_err(err, -errno, "socket %s: %s", path);
+	/* created 0600 from the start: no window where others could connect */
+	mode_t old = umask(0177);
+	ret = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (ret == 0 && (chmod(path, 0600) < 0 || listen(fd, 256) < 0))
+		ret = -errno;
+	if (ret < 0) {
+		close(fd);
+		return set_err(err, ret, "listening on %s: %s", path);
+	}
+	*out = fd;
+	return 0;
+}
+
+static int parse_listen(const char *text, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(text, ':');
+	if (!colon || (size_t)(colon - text) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = 0;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 0 || port > 65535)
+		return -EINVAL;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+static int tcp_listen(const char *addr, int *out, int *port, char **err)
+{
+	struct sockaddr_in sa;
+	if (parse_listen(addr, &sa) < 0)
+		return set_err(err, -EINVAL, "--listen %s: %s (expected 127.0.0.1:PORT)", addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ret = 0;
+	socklen_t len = sizeof(sa);
+	if (fd < 0)
+		return set_err(err, -errno, "listening on %s: %s", addr);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 256) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		ret = -errno;
+	if (ret < 0) {
+		close(fd);
+		return set_err(err, ret, "listening on %s: %s", addr);
+	}
+	*port = ntohs(sa.sin_port);
+	*out = fd;
+	return 0;
+}
+
+static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool tls,
+			char **err)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 (tls ? MHD_USE_TLS : 0);
+	l->srv = srv;
+	l->need_token = tls;
+	if (tls)
+		l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+					MHD_OPTION_LISTEN_SOCKET, fd,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					MHD_OPTION_HTTPS_MEM_KEY, srv->key,
+					MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_END);
+	else
+		l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+					MHD_OPTION_LISTEN_SOCKET, fd,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	if (!l->d) {
+		close(fd);
+		return set_msg(err, -EIO, tls ? "starting the HTTPS listener failed"
+					      : "starting the unix socket listener failed");
+	}
+	return 0;
+}
+
+static int start_tcp(struct api_server *srv, const struct api_options *o, char **err)
+{
+	int fd = -1;
+	if (!o->state_dir)
+		return set_msg(err, -EINVAL, "--listen needs a state directory for its certificates");
+	int ret = api_pki_ensure(o->state_dir, err);
+	if (ret == 0)
+		ret = api_pki_load_server(o->state_dir, &srv->cert, &srv->key, err);
+	if (ret == 0)
+		ret = api_read_token(o->state_dir, &srv->token, err);
+	if (ret == 0)
+		ret = tcp_listen(o->listen, &fd, &srv->port, err);
+	if (ret == 0)
+		ret = start_daemon(srv, &srv->tcp_l, fd, true, err);
+	return ret;
+}
+
+int api_start(const struct api_options *o, struct api_server **out, char **err)
+{
+	if (err)
+		*err = NULL;
+	struct api_server *srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	json_object_seed(0);  /* before any thread makes objects */
+	srv->api = (struct api){.store = o->store, .log = o->log, .log_ctx = o->log_ctx};
+	int ret = 0, fd = -1;
+	if (o->socket_path) {
+		if (!(srv->socket_path = strdup(o->socket_path)))
+			ret = -ENOMEM;
+		if (ret == 0 && (ret = unix_listen(o->socket_path, &fd, err)) < 0) {
+			free(srv->socket_path);
+			srv->socket_path = NULL;  /* not ours to remove */
+		}
+		if (ret == 0)
+			ret = start_daemon(srv, &srv->unix_l, fd, false, err);
+	}
+	if (ret == 0 && o->listen)
+		ret = start_tcp(srv, o, err);
+	if (ret < 0) {
+		api_stop(srv);
+		return ret;
+	}
+	*out = srv;
+	return 0;
+}
+
+int api_tcp_port(const struct api_server *srv)
+{
+	return srv->tcp_l.d ? srv->port : 0;
+}
+
+void api_stop(struct api_server *srv)
+{
+	if (!srv)
+		return;
+	/* watches notice within their poll interval and end their streams,
+	 * so that the connection threads can be joined */
+	__atomic_store_n(&srv->api.stopping, 1, __ATOMIC_RELAXED);
+	if (srv->tcp_l.d)
+		MHD_stop_daemon(srv->tcp_l.d);
+	if (srv->unix_l.d)
+		MHD_stop_daemon(srv->unix_l.d);
+	if (srv->socket_path)
+		unlink(srv->socket_path);
+	free(srv->socket_path);
+	free(srv->token);
+	free(srv->cert);
+	free(srv->key);
+	free(srv);
+}

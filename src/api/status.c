@@ -1,0 +1,141 @@
+/* status.c: errors as Kubernetes Status objects, with the codes, reasons
+ * and messages kubectl shows ("Error from server (NotFound): ..."). */
+#include "api_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *status_v(int code, const char *reason, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status",
+			       "apiVersion", "v1", "metadata", "status", "Failure", "message",
+			       msg ? msg : reason, "reason", reason, "code", code);
+	free(msg);
+	return st;
+}
+
+json_t *api_status(int code, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_t *st = status_v(code, reason, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void api_fail(struct api_response *resp, int code, const char *reason,
+	      const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	json_decref(resp->body);
+	resp->body = status_v(code, reason, fmt, ap);
+	resp->code = code;
+	resp->content_type = NULL;
+	va_end(ap);
+}
+
+void api_status_details(json_t *status, const char *name, const char *group,
+			const char *kind)
+{
+	json_t *d = json_object();
+	if (name)
+		json_object_set_new(d, "name", json_string(name));
+	if (group && *group)
+		json_object_set_new(d, "group", json_string(group));
+	if (kind)
+		json_object_set_new(d, "kind", json_string(kind));
+	json_object_set_new(status, "details", d);
+}
+
+const char *api_resource_group(enum store_resource r)
+{
+	const char *gv = store_resource_api_version(r);
+	static const char *const groups[] = {"", "apps", "networking.k8s.io"};
+	if (strcmp(gv, "apps/v1") == 0)
+		return groups[1];
+	if (strcmp(gv, "networking.k8s.io/v1") == 0)
+		return groups[2];
+	return groups[0];
+}
+
+/* "pods" or "deployments.apps", as Kubernetes names a resource in errors. */
+static void qualified(enum store_resource r, char *buf, size_t len)
+{
+	const char *g = api_resource_group(r);
+	snprintf(buf, len, "%s%s%s", store_resource_name(r), *g ? "." : "", g);
+}
+
+void api_fail_store(struct api_response *resp, int err, enum store_resource r,
+		    const char *name)
+{
+	char res[64];
+	qualified(r, res, sizeof(res));
+	switch (err) {
+	case -ENOENT:
+		api_fail(resp, 404, "NotFound", "%s \"%s\" not found", res, name);
+		break;
+	case -EEXIST:
+		api_fail(resp, 409, "AlreadyExists", "%s \"%s\" already exists", res, name);
+		break;
+	case -ESTALE:
+		api_fail(resp, 409, "Conflict",
+			 "Operation cannot be fulfilled on %s \"%s\": the object has been "
+			 "modified; please apply your changes to the latest version and try again",
+			 res, name);
+		break;
+	case -EINVAL:
+		api_fail(resp, 400, "BadRequest", "the object is malformed");
+		return;
+	default:
+		api_fail(resp, 500, "InternalError",
+			 "Internal error occurred: the store failed: %s", strerror(-err));
+		return;
+	}
+	api_status_details(resp->body, name, api_resource_group(r), store_resource_name(r));
+}
+
+/* "[a, b]" when there are several causes, as Kubernetes' aggregate. */
+static char *join_causes(json_t *causes)
+{
+	size_t n = json_array_size(causes), len = 3, i;
+	json_t *c;
+	json_array_foreach(causes, i, c) {
+		len += strlen(json_string_value(json_object_get(c, "field")) ?: "") + 2;
+		len += strlen(json_string_value(json_object_get(c, "message")) ?: "") + 2;
+	}
+	char *out = calloc(1, len);
+	if (!out)
+		return NULL;
+	if (n > 1)
+		strcat(out, "[");
+	json_array_foreach(causes, i, c) {
+		const char *field = json_string_value(json_object_get(c, "field"));
+		if (i)
+			strcat(out, ", ");
+		if (field && *field) {
+			strcat(out, field);
+			strcat(out, ": ");
+		}
+		strcat(out, json_string_value(json_object_get(c, "message")) ?: "");
+	}
+	if (n > 1)
+		strcat(out, "]");
+	return out;
+}
+
+void api_fail_invalid(struct api_response *resp, enum store_resource r,
+		      const char *name, json_t *causes)
+{
+	char *joined = join_causes(causes);
+	api_fail(resp, 422, "Invalid", "%s \"%s\" is invalid: %s", store_resource_kind(r),
+		 name ? name : "", joined ? joined : "");
+	free(joined);
+	api_status_details(resp->body, name, api_resource_group(r), store_resource_kind(r));
+	json_object_set(json_object_get(resp->body, "details"), "causes", causes);
+}
