@@ -1,5 +1,8 @@
 #include "cli.h"
 #include "cmd_serve.h"
+#include "daemon/commands.h"
+#include "kubectl/commands.h"
+#include "agent/commands.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,9 @@ static const struct command commands[] = {
 	{"explain", cmd_explain, "why one connection is allowed or denied"},
 	{"lint", cmd_lint, "findings a reviewer wants flagged in policies"},
 	{"serve", cmd_serve, "run the lab's control plane (store + Kubernetes API)"},
+#include "daemon/commands.inc"
+#include "kubectl/commands.inc"
+#include "agent/commands.inc"
 };
 
 static void usage(FILE *f)

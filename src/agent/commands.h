@@ -1,0 +1,1 @@
+/* agent verbs for the netpol dispatch table (src/cli/main.c). */

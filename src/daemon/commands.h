@@ -1,0 +1,1 @@
+/* daemon verbs for the netpol dispatch table (src/cli/main.c). */

@@ -1,0 +1,1 @@
+/* kubectl verbs for the netpol dispatch table (src/cli/main.c). */
