@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   gcc make pkg-config meson ninja-build
-  libyaml-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev
+  libyaml-dev libjansson-dev libsqlite3-dev libmicrohttpd-dev libgnutls28-dev libcurl4-gnutls-dev
   libnftables-dev nftables libmnl-dev iproute2 conntrack
   clang libclang-rt-14-dev      # libFuzzer targets
   nginx dnsmasq-base dpkg-dev   # lab images; busybox is built from source

@@ -19,6 +19,8 @@
 
 #include "../store/store.h"
 
+#include <sys/types.h>
+
 /* Files under the state directory (made by api_pki_ensure). */
 #define API_CA_CERT_FILE "pki/ca.crt"
 #define API_CA_KEY_FILE "pki/ca.key"
@@ -32,6 +34,46 @@
 enum api_log_level { API_LOG_ERROR, API_LOG_WARNING, API_LOG_INFO, API_LOG_DEBUG };
 typedef void (*api_log_fn)(void *ctx, enum api_log_level level, const char *msg);
 
+/* Pod streams (log, exec, attach), served by whoever runs the pods (the
+ * daemon's kubelet) so that this library does not depend on the runtime. */
+struct api_stream_request {
+	const char *ns, *name;
+	const char *container;       /* NULL: the first */
+	bool attach;                 /* attach, else exec */
+	const char *const *command;  /* exec: NULL-terminated */
+	bool in, out, err, tty;      /* stdin, stdout, stderr, tty */
+};
+
+struct api_log_request {
+	const char *ns, *name;
+	const char *container;       /* NULL: the first */
+	bool follow;
+	long tail_lines;             /* -1: all */
+};
+
+struct api_pod_streams {
+	void *ctx;
+	/* exec/attach: checks the request and prepares a session. Returns 0
+	 * and *session, or -ENOENT (404), -EINVAL (400) or -EBUSY (409, pod
+	 * not running) with *msg (caller frees) saying why. */
+	int (*stream_open)(void *ctx, const struct api_stream_request *r,
+			   void **session, char **msg);
+	/* Runs the session over fd, the upgraded connection, with the framed
+	 * protocol (contracts.md); extra holds bytes the client sent after
+	 * the request. Blocks until the session ends, then frees it. The
+	 * caller closes fd. */
+	void (*stream_run)(void *session, int fd, const char *extra, size_t n);
+	/* Frees a session that will not run. */
+	void (*stream_abort)(void *session);
+	/* Log: 0 and *reader, or -errno and *msg as stream_open. */
+	int (*log_open)(void *ctx, const struct api_log_request *r, void **reader,
+			char **msg);
+	/* Next bytes into buf: a count, 0 when nothing came within wait_ms,
+	 * -1 at the end (not following, or the pod is gone). */
+	ssize_t (*log_read)(void *reader, char *buf, size_t max, int wait_ms);
+	void (*log_close)(void *reader);
+};
+
 /* Options; zero-initialise, then set what you need (the struct may grow). */
 struct api_options {
 	struct store *store;     /* borrowed; must outlive the server */
@@ -40,6 +82,8 @@ struct api_options {
 	const char *state_dir;   /* TLS material and token; needed with listen */
 	api_log_fn log;          /* may be NULL */
 	void *log_ctx;
+	/* pods/NAME/log, exec, attach; NULL: those answer 404. Borrowed. */
+	const struct api_pod_streams *streams;
 };
 
 struct api_server;

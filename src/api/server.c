@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct api_server {
 	char *token;
 	char *cert, *key;            /* PEM; MHD uses them while running */
 	int port;
+	const struct api_pod_streams *streams;
 };
 
 /* Per-request state across the access handler's calls. */
@@ -38,6 +40,8 @@ struct conn {
 	char *body;
 	size_t len, cap;
 	bool too_large;
+	const struct api_pod_streams *ops;
+	void *session;               /* an exec/attach session not yet upgraded */
 };
 
 /* A streaming (watch) response. */
@@ -244,6 +248,211 @@ static enum MHD_Result too_large(struct MHD_Connection *c)
 	return queue_status(c, 413, "RequestEntityTooLarge", msg);
 }
 
+/* ---- pod streams: log, exec, attach ------------------------------------------------ */
+
+struct log_stream {
+	const struct api_pod_streams *ops;
+	void *reader;
+	int fd;
+	struct api *api;
+};
+
+static ssize_t read_log(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct log_stream *s = cls;
+	for (;;) {
+		if (__atomic_load_n(&s->api->stopping, __ATOMIC_RELAXED))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		ssize_t n = s->ops->log_read(s->reader, buf, max, 250);
+		if (n > 0)
+			return n;
+		if (n < 0 || peer_gone(s->fd))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+}
+
+static void free_log(void *cls)
+{
+	struct log_stream *s = cls;
+	s->ops->log_close(s->reader);
+	free(s);
+}
+
+static int stream_error_code(int err, const char **reason)
+{
+	switch (err) {
+	case -ENOENT: *reason = "NotFound"; return 404;
+	case -EINVAL: *reason = "BadRequest"; return 400;
+	case -EBUSY: *reason = "Conflict"; return 409;
+	default: *reason = "InternalError"; return 500;
+	}
+}
+
+static enum MHD_Result queue_stream_error(struct MHD_Connection *c, int err, char *msg)
+{
+	const char *reason;
+	int code = stream_error_code(err, &reason);
+	enum MHD_Result ret = queue_status(c, code, reason, msg ? msg : strerror(-err));
+	free(msg);
+	return ret;
+}
+
+static const char *arg(struct MHD_Connection *c, const char *key)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool arg_true(struct MHD_Connection *c, const char *key)
+{
+	const char *v = arg(c, key);
+	return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static enum MHD_Result serve_log(struct listener *l, struct MHD_Connection *c,
+				 const char *ns, const char *name)
+{
+	const struct api_pod_streams *ops = l->srv->streams;
+	const char *tail = arg(c, "tailLines");
+	struct api_log_request r = {ns, name, arg(c, "container"), arg_true(c, "follow"),
+				    tail ? atol(tail) : -1};
+	struct log_stream *s = calloc(1, sizeof(*s));
+	char *msg = NULL;
+	if (!s)
+		return MHD_NO;
+	int err = ops->log_open(ops->ctx, &r, &s->reader, &msg);
+	if (err < 0) {
+		free(s);
+		return queue_stream_error(c, err, msg);
+	}
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
+	s->ops = ops;
+	s->api = &l->srv->api;
+	struct MHD_Response *r2 = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
+								    read_log, s, free_log);
+	if (!r2) {
+		free_log(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r2, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r2);
+	MHD_destroy_response(r2);
+	return ret;
+}
+
+struct upgraded {
+	const struct api_pod_streams *ops;
+	void *session;
+	int fd;
+	char *extra;
+	size_t n;
+	struct MHD_UpgradeResponseHandle *urh;
+};
+
+/* The session blocks for as long as the process runs: a thread of its own,
+ * so MHD's connection thread is not held. */
+static void *run_upgraded(void *arg_)
+{
+	struct upgraded *u = arg_;
+	u->ops->stream_run(u->session, u->fd, u->extra, u->n);
+	MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(u->extra);
+	free(u);
+	return NULL;
+}
+
+static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
+		       size_t n, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct conn *st = con_cls;
+	struct upgraded *u = calloc(1, sizeof(*u));
+	pthread_t t;
+	pthread_attr_t attr;
+	if (u && n && (u->extra = malloc(n)))
+		memcpy(u->extra, extra, n);
+	if (!u || (n && !u->extra)) {
+		free(u);
+		st->ops->stream_abort(st->session);
+		st->session = NULL;
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
+	*u = (struct upgraded){st->ops, st->session, sock, u->extra, n, urh};
+	st->session = NULL;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, run_upgraded, u) != 0) {
+		u->ops->stream_abort(u->session);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		free(u->extra);
+		free(u);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static enum MHD_Result serve_upgrade(struct listener *l, struct MHD_Connection *c,
+				     struct conn *st, const char *ns, const char *name,
+				     bool attach)
+{
+	const struct api_pod_streams *ops = l->srv->streams;
+	const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+	if (!up || strcasecmp(up, "netpol-stream") != 0)
+		return queue_status(c, 400, "BadRequest",
+				    "Upgrade request required (Upgrade: netpol-stream)");
+	struct query_acc q = {0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &q);
+	const char **cmd = calloc(q.n + 1, sizeof(*cmd));
+	size_t ncmd = 0;
+	for (size_t i = 0; cmd && i < q.n; i++)
+		if (strcmp(q.items[i].key, "command") == 0 && q.items[i].value)
+			cmd[ncmd++] = q.items[i].value;
+	free(q.items);
+	if (!cmd)
+		return MHD_NO;
+	struct api_stream_request r = {ns, name, arg(c, "container"), attach, cmd,
+				       arg_true(c, "stdin"), arg_true(c, "stdout"),
+				       arg_true(c, "stderr"), arg_true(c, "tty")};
+	char *msg = NULL;
+	int err = ops->stream_open(ops->ctx, &r, &st->session, &msg);
+	free(cmd);
+	if (err < 0)
+		return queue_stream_error(c, err, msg);
+	st->ops = ops;
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, NULL);
+	if (!resp) {
+		ops->stream_abort(st->session);
+		st->session = NULL;
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "netpol-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* /api/v1/namespaces/NS/pods/NAME/{log,exec,attach}: answered here when
+ * streams are served, else false (the ordinary handler says 404). */
+static bool pod_stream(struct listener *l, struct MHD_Connection *c, const char *url,
+		       const char *method, struct conn *st, enum MHD_Result *ret)
+{
+	char ns[254], name[254], sub[16];
+	int end = 0;
+	if (!l->srv->streams ||
+	    sscanf(url, "/api/v1/namespaces/%253[^/]/pods/%253[^/]/%15[a-z]%n", ns, name, sub,
+		   &end) != 3 || url[end] != 0)
+		return false;
+	if (strcmp(sub, "log") == 0 && strcmp(method, "GET") == 0)
+		*ret = serve_log(l, c, ns, name);
+	else if ((strcmp(sub, "exec") == 0 || strcmp(sub, "attach") == 0) &&
+		 (strcmp(method, "POST") == 0 || strcmp(method, "GET") == 0))
+		*ret = serve_upgrade(l, c, st, ns, name, sub[0] == 'a');
+	else
+		return false;
+	return true;
+}
+
 /* First call of a request: refuse it before reading the body when the
  * token is missing or the announced body is too large. */
 static enum MHD_Result on_headers(struct listener *l, struct MHD_Connection *c, void **con_cls)
@@ -280,6 +489,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (st->too_large)
 		return too_large(c);
+	enum MHD_Result ret;
+	if (pod_stream(l, c, url, method, st, &ret))
+		return ret;
 	return respond(l, c, url, method, st);
 }
 
@@ -289,6 +501,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct conn *st = *con_cls;
 	if (!st)
 		return;
+	if (st->session)
+		st->ops->stream_abort(st->session);
 	free(st->body);
 	free(st);
 	*con_cls = NULL;
@@ -390,7 +604,7 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 			char **err)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE |
 			 (tls ? MHD_USE_TLS : 0);
 	l->srv = srv;
 	l->need_token = tls;
@@ -440,6 +654,7 @@ int api_start(const struct api_options *o, struct api_server **out, char **err)
 		return -ENOMEM;
 	json_object_seed(0);  /* before any thread makes objects */
 	srv->api = (struct api){.store = o->store, .log = o->log, .log_ctx = o->log_ctx};
+	srv->streams = o->streams;
 	int ret = 0, fd = -1;
 	if (o->socket_path) {
 		if (!(srv->socket_path = strdup(o->socket_path)))

@@ -1,7 +1,14 @@
 /* netpol explain: the verdict for one connection and why, direction by
- * direction, from the same engine as reach. */
+ * direction, from the same engine as reach.
+ *
+ * Without -f it asks a running lab: the objects come from the lab's API
+ * (the agent's own cache code reads them, so both see the same model), and
+ * a "kernel" section shows the node's rules that account for each
+ * direction, with their counters, read from its nftables table. */
 #include "cli.h"
+#include "agent/agent.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -11,8 +18,13 @@ static void explain_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: netpol explain -f PATH... --from NS/POD|IP --to NS/POD|IP --port N[/PROTO] [-o text|json]\n"
+		"       netpol explain [--lab NAME] [--socket PATH] [--node-netns NAME] --from ... --to ... --port ...\n"
 		"\n"
 		"  -f, --filename PATH  file, directory (recursive) or - for standard input\n"
+		"                       (without -f: the running lab, with the kernel's counters)\n"
+		"      --lab NAME       the lab (default netpol)\n"
+		"      --socket PATH    its API socket (default /run/netpol/api.sock)\n"
+		"      --node-netns NAME  its node namespace (default <lab>-node)\n"
 		"      --from ENDPOINT  NAMESPACE/POD, NAMESPACE/DEPLOYMENT or an IP address\n"
 		"      --to ENDPOINT    the same forms\n"
 		"      --port N/PROTO   e.g. 80/TCP, 53/UDP (protocol defaults to TCP)\n"
@@ -87,7 +99,7 @@ static const char *pos_text(const struct np_pos *pos, char *buf, size_t len)
 	if (pos->file && pos->line)
 		snprintf(buf, len, "%s:%d", pos->file, pos->line);
 	else
-		snprintf(buf, len, "%s", pos->file ? pos->file : "?");
+		snprintf(buf, len, "%s", pos->file ? pos->file : "from the API");
 	return buf;
 }
 
@@ -168,12 +180,14 @@ static json_t *dir_json(const struct np_dir_verdict *v, bool ingress)
 }
 
 static void print_json(const char *from, const char *to, struct np_port port,
-		       const struct np_verdict *v)
+		       const struct np_verdict *v, json_t *kernel)
 {
 	json_t *root = json_pack("{s:s,s:s,s:i,s:s,s:b,s:o,s:o}", "from", from, "to", to,
 				 "port", port.port, "protocol", proto_name(port.proto),
 				 "allowed", v->allowed, "egress", dir_json(&v->egress, false),
 				 "ingress", dir_json(&v->ingress, true));
+	if (kernel)
+		json_object_set(root, "kernel", kernel);
 	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(root);
@@ -182,6 +196,7 @@ static void print_json(const char *from, const char *to, struct np_port port,
 struct explain_args {
 	struct cli_paths paths;
 	const char *from, *to, *port, *output;
+	const char *lab, *socket, *node;
 };
 
 static int parse_args(int argc, char **argv, struct explain_args *a)
@@ -190,6 +205,8 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
 		{"filename", required_argument, NULL, 'f'}, {"from", required_argument, NULL, 'F'},
 		{"to", required_argument, NULL, 'T'},       {"port", required_argument, NULL, 'p'},
 		{"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
+		{"lab", required_argument, NULL, 'L'},      {"socket", required_argument, NULL, 'S'},
+		{"node-netns", required_argument, NULL, 'N'},
 		{0},
 	};
 	int c;
@@ -202,24 +219,153 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
 		case 'T': a->to = optarg; break;
 		case 'p': a->port = optarg; break;
 		case 'o': a->output = optarg; break;
+		case 'L': a->lab = optarg; break;
+		case 'S': a->socket = optarg; break;
+		case 'N': a->node = optarg; break;
 		case 'h': explain_usage(stdout); return CLI_OK;
 		default: explain_usage(stderr); return CLI_USAGE;
 		}
 	}
-	if (optind < argc || !a->paths.n || !a->from || !a->to || !a->port ||
+	bool live_opts = a->lab || a->socket || a->node;
+	if (optind < argc || (a->paths.n && live_opts) || !a->from || !a->to || !a->port ||
 	    (strcmp(a->output, "text") && strcmp(a->output, "json"))) {
-		fprintf(stderr, "netpol explain: needs -f, --from, --to and --port (and -o text|json)\n");
+		fprintf(stderr, "netpol explain: needs --from, --to and --port, and either -f or the "
+				"running lab (--lab/--socket); -o text|json\n");
 		explain_usage(stderr);
 		return CLI_USAGE;
 	}
 	return -1; /* go on */
 }
 
+/* ---- the running lab ------------------------------------------------------------- */
+
+struct live {
+	struct agent_cache *cache;
+	char node[300];
+	json_t *kernel;            /* the "kernel" section */
+};
+
+static const char *rule_chain(const struct nft_prog *p, const struct nft_rule *r)
+{
+	for (size_t i = 0; i < p->nchains; i++) {
+		const struct nft_chain *ch = p->chains[i];
+		if (ch->nrules && r >= ch->rules && r < ch->rules + ch->nrules)
+			return ch->name;
+	}
+	return "?";
+}
+
+static bool endpoint_local(const struct nft_endpoint *eps, size_t n, const struct np_pod *pod)
+{
+	for (size_t i = 0; pod && i < n; i++)
+		if (eps[i].pod == pod)
+			return true;
+	return false;
+}
+
+static void kernel_dir(json_t *rules, const struct nft_prog *p, const struct np_endpoint *ep,
+		       bool egress, const struct np_dir_verdict *v)
+{
+	const struct nft_rule *found[16];
+	size_t n = nft_prog_attribute(p, ep->pod, egress, v, found, 16);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rules, json_pack("{s:s,s:s,s:s,s:I,s:I}", "direction",
+			egress ? "egress" : "ingress", "chain", rule_chain(p, found[i]),
+			"rule", found[i]->text, "packets", (json_int_t)found[i]->packets,
+			"bytes", (json_int_t)found[i]->bytes));
+}
+
+/* The kernel's side: the program the engine compiles for the node's pods,
+ * with the counters of the same rules read from the node's table. */
+static int live_kernel(struct live *l, const struct np_endpoint *src,
+		       const struct np_endpoint *dst, const struct np_verdict *v)
+{
+	struct diag_list d = {0};
+	struct nft_conn *conn = NULL;
+	struct nft_prog *have = NULL, *want = NULL;
+	struct nft_endpoint *eps = NULL;
+	struct nft_opts opts = {.pod_ifprefix = AGENT_POD_IFPREFIX};
+	size_t neps = 0;
+	int err = agent_cache_endpoints(l->cache, &eps, &neps, NULL);
+	if (!err)
+		err = nft_compile(agent_cache_engine(l->cache), agent_cache_cluster(l->cache), eps,
+				  neps, &opts, &want, &d);
+	if (!err && !(err = nft_conn_new(l->node, &conn)))
+		err = nft_read(conn, NULL, &have, &d);
+	if (err < 0) {
+		fprintf(stderr, "netpol explain: reading the node's table (%s): %s\n", l->node,
+			d.n ? d.items[0].msg : strerror(-err));
+		goto cleanup;
+	}
+	json_t *rules = json_array();
+	nft_prog_copy_counters(want, have);
+	bool src_local = endpoint_local(eps, neps, src->pod), dst_local = endpoint_local(eps, neps, dst->pod);
+	if (src_local)
+		kernel_dir(rules, want, src, true, &v->egress);
+	if (dst_local)
+		kernel_dir(rules, want, dst, false, &v->ingress);
+	l->kernel = json_pack("{s:s,s:s,s:b,s:b,s:b,s:o}", "node", l->node, "table",
+			      "inet " NFT_TABLE, "inSync", nft_prog_equal(want, have),
+			      "fromOnNode", src_local, "toOnNode", dst_local, "rules", rules);
+cleanup:
+	diag_list_clear(&d);
+	free(eps);
+	nft_prog_free(have);
+	nft_prog_free(want);
+	nft_conn_free(conn);
+	return err;
+}
+
+static void print_kernel_text(json_t *k, const char *from, const char *to)
+{
+	json_t *r;
+	size_t i;
+	printf("\nkernel (%s, table %s):\n", json_string_value(json_object_get(k, "node")),
+	       json_string_value(json_object_get(k, "table")));
+	if (!json_is_true(json_object_get(k, "inSync")))
+		printf("  note: the table differs from the engine's program (is the agent running and in sync?)\n");
+	if (!json_is_true(json_object_get(k, "fromOnNode")))
+		printf("  egress of %s: not a pod of this node (no rules)\n", from);
+	if (!json_is_true(json_object_get(k, "toOnNode")))
+		printf("  ingress of %s: not a pod of this node (no rules)\n", to);
+	json_array_foreach(json_object_get(k, "rules"), i, r)
+		printf("  %-7s %s: packets %lld bytes %lld\n    %s\n",
+		       json_string_value(json_object_get(r, "direction")),
+		       json_string_value(json_object_get(r, "chain")),
+		       (long long)json_integer_value(json_object_get(r, "packets")),
+		       (long long)json_integer_value(json_object_get(r, "bytes")),
+		       json_string_value(json_object_get(r, "rule")));
+	if (!json_array_size(json_object_get(k, "rules")))
+		printf("  no rule of its own decides (directions not isolated are let through by dispatch)\n");
+}
+
+static int live_load(struct live *l, const struct explain_args *a)
+{
+	struct diag_list d = {0};
+	const char *lab = a->lab ? a->lab : "netpol";
+	if (a->node && strchr(a->node, '/'))
+		snprintf(l->node, sizeof(l->node), "%s", a->node);
+	else if (a->node)
+		snprintf(l->node, sizeof(l->node), "/run/netns/%s", a->node);
+	else
+		snprintf(l->node, sizeof(l->node), "/run/netns/%s-node", lab);
+	int err = agent_cache_fetch(a->socket ? a->socket : "/run/netpol/api.sock", &l->cache, &d);
+	if (err < 0 || diag_count(&d, DIAG_ERROR)) {
+		cli_print_diags(stderr, &d);
+		fprintf(stderr, "netpol explain: cannot read the lab's objects: %s\n",
+			err < 0 ? strerror(-err) : "the API refused");
+		err = err < 0 ? err : -EPROTO;
+	}
+	diag_list_clear(&d);
+	return err;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	struct explain_args a = {0};
 	struct np_cluster *cl = NULL;
-	struct engine *e = NULL;
+	struct engine *e = NULL, *eng;
+	struct live l = {0};
 	struct np_verdict v = {0};
 	struct np_endpoint src, dst;
 	struct np_port port;
@@ -232,22 +378,32 @@ int cmd_explain(int argc, char **argv)
 		fprintf(stderr, "netpol explain: bad --port \"%s\": expected N[/TCP|UDP|SCTP]\n", a.port);
 		goto cleanup;
 	}
-	rc = cli_load(&a.paths, &cl);
-	if (rc != CLI_OK)
-		goto cleanup;
 	rc = CLI_INVALID;
+	if (a.paths.n) {
+		if ((rc = cli_load(&a.paths, &cl)) != CLI_OK)
+			goto cleanup;
+		rc = CLI_INVALID;
+		e = engine_new(cl);
+		eng = e;
+	} else {
+		if (live_load(&l, &a) < 0)
+			goto cleanup;
+		cl = agent_cache_cluster(l.cache);
+		eng = agent_cache_engine(l.cache);
+	}
 	if (cli_resolve_endpoint(cl, a.from, &src, note_from, sizeof(note_from)) < 0 ||
 	    cli_resolve_endpoint(cl, a.to, &dst, note_to, sizeof(note_to)) < 0)
 		goto cleanup;
-	e = engine_new(cl);
-	if (!e || engine_evaluate(e, &src, &dst, port, &v) < 0) {
+	if (!eng || engine_evaluate(eng, &src, &dst, port, &v) < 0) {
 		fprintf(stderr, "netpol explain: out of memory\n");
 		goto cleanup;
 	}
+	if (l.cache && live_kernel(&l, &src, &dst, &v) < 0)
+		goto cleanup;
 	cli_endpoint_name(&src, from, sizeof(from));
 	cli_endpoint_name(&dst, to, sizeof(to));
 	if (!strcmp(a.output, "json")) {
-		print_json(from, to, port, &v);
+		print_json(from, to, port, &v, l.kernel);
 	} else {
 		if (note_from[0])
 			printf("note: %s\n", note_from);
@@ -257,12 +413,18 @@ int cmd_explain(int argc, char **argv)
 		       v.allowed ? "ALLOWED" : "DENIED");
 		print_dir_text("egress", from, &v.egress, false);
 		print_dir_text("ingress", to, &v.ingress, true);
+		if (l.kernel)
+			print_kernel_text(l.kernel, from, to);
 	}
 	rc = CLI_OK;
 cleanup:
 	verdict_clear(&v);
 	engine_free(e);
-	cluster_free(cl);
+	if (l.cache)
+		agent_cache_free(l.cache);   /* owns cl in live mode */
+	else
+		cluster_free(cl);
+	json_decref(l.kernel);
 	cli_paths_free(&a.paths);
 	return rc;
 }

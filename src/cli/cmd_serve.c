@@ -3,6 +3,7 @@
 #include "cmd_serve.h"
 #include "cli.h"
 #include "api/api.h"
+#include "daemon/daemon.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,21 +28,46 @@ struct serve_opts {
 	const char *listen;
 	long history;
 	bool verbose;
+	const char *lab;
+	bool agent;
+	bool node;
+	bool controllers;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: netpol serve [--state-dir DIR] [--socket PATH] [--listen 127.0.0.1:PORT]\n"
-		"                    [--watch-history N] [-v]\n\n"
+		"                    [--watch-history N] [--lab NAME] [--no-agent] [--no-node]\n"
+		"                    [--no-controllers] [-v]\n\n"
 		"Runs the lab's control plane: the object store (DIR/store.db) and the\n"
 		"Kubernetes API on a unix socket (no token, mode 0600) and, with --listen,\n"
-		"on TCP with TLS and a bearer token (DIR/pki, DIR/token) for kubectl.\n\n"
+		"on TCP with TLS and a bearer token (DIR/pki, DIR/token) for kubectl;\n"
+		"the controllers (Deployments, Namespaces, Services, Endpoints); and the\n"
+		"lab's node: pods as network namespaces, Services, cluster DNS, the\n"
+		"outside world, and the policy agent (`netpol agent`) as a child.\n"
+		"SIGTERM or SIGINT removes everything the lab made.\n\n"
 		"  --state-dir DIR      state directory (default " DEFAULT_STATE_DIR ")\n"
 		"  --socket PATH        unix socket (default " DEFAULT_SOCKET ")\n"
 		"  --listen ADDR:PORT   also serve HTTPS there; PORT 0 picks a free port\n"
 		"  --watch-history N    events kept for watches (default 10000)\n"
+		"  --lab NAME           the lab's name, prefix of its kernel objects (default netpol)\n"
+		"  --no-agent           do not run the policy agent (pods are ready without it)\n"
+		"  --no-node            API and controllers only: no lab, pods stay Pending\n"
+		"  --no-controllers     with --no-node: the store and the API alone\n"
 		"  -v, --verbose        log every request to stderr\n");
+}
+
+/* [a-z0-9]{1,20}, as src/lab requires. */
+static bool lab_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
 }
 
 static int parse_args(int argc, char **argv, struct serve_opts *o)
@@ -51,10 +78,15 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		{"listen", required_argument, NULL, 'l'},
 		{"watch-history", required_argument, NULL, 'H'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"lab", required_argument, NULL, 'L'},
+		{"no-agent", no_argument, NULL, 'A'},
+		{"no-node", no_argument, NULL, 'N'},
+		{"no-controllers", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	*o = (struct serve_opts){DEFAULT_STATE_DIR, DEFAULT_SOCKET, NULL, 0, false};
+	*o = (struct serve_opts){DEFAULT_STATE_DIR, DEFAULT_SOCKET, NULL, 0, false, "netpol",
+				 true, true, true};
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -64,11 +96,15 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		case 'l': o->listen = optarg; break;
 		case 'H': o->history = atol(optarg); break;
 		case 'v': o->verbose = true; break;
+		case 'L': o->lab = optarg; break;
+		case 'A': o->agent = false; break;
+		case 'N': o->node = false; break;
+		case 'C': o->controllers = false; break;
 		case 'h': usage(stdout); return 1;
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind < argc || o->history < 0) {
+	if (optind < argc || o->history < 0 || !lab_name_ok(o->lab)) {
 		usage(stderr);
 		return -1;
 	}
@@ -175,11 +211,13 @@ static int ensure_namespaces(struct store *s)
 	return 0;
 }
 
-static int start_api(struct serve_opts *o, struct store *s, struct api_server **srv)
+static int start_api(struct serve_opts *o, struct store *s, struct daemon *d,
+		     struct api_server **srv)
 {
 	struct api_options ao = {
 		.store = s, .socket_path = o->socket, .listen = o->listen,
 		.state_dir = o->state_dir, .log = log_line, .log_ctx = o,
+		.streams = daemon_streams(d),
 	};
 	char *err = NULL;
 	if (api_start(&ao, srv, &err) < 0) {
@@ -194,13 +232,34 @@ static int start_api(struct serve_opts *o, struct store *s, struct api_server **
 	return 0;
 }
 
-/* Blocks until SIGTERM or SIGINT. The signals were blocked in every
- * thread before any started, so only this sigwait sees them. */
-static void wait_for_signal(const sigset_t *set)
+static int start_daemon(struct serve_opts *o, struct store *s, struct daemon **d)
 {
-	int sig;
-	while (sigwait(set, &sig) != 0 || (sig != SIGTERM && sig != SIGINT))
-		;
+	struct daemon_options dopt = {
+		.store = s, .lab = o->lab, .socket = o->socket, .state_dir = o->state_dir,
+		.node = o->node, .agent = o->agent, .no_controllers = !o->controllers,
+		.log = log_line, .log_ctx = o,
+	};
+	char *err = NULL;
+	if (daemon_new(&dopt, d, &err) < 0) {
+		fprintf(stderr, "netpol serve: %s\n", err ? err : "cannot start the daemon");
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* `netpol down` finds the daemon through <socket>.pid. */
+static char *write_pid_file(const char *socket)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s.pid", socket) < 0)
+		return NULL;
+	FILE *f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%ld\n", (long)getpid());
+		fclose(f);
+	}
+	return path;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -223,15 +282,28 @@ int cmd_serve(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* the daemon's loop polls this for SIGTERM/SIGINT */
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	struct store *s = NULL;
 	struct api_server *srv = NULL;
+	struct daemon *d = NULL;
+	char *pid_file = NULL;
 	int ret = CLI_INVALID;
-	if (open_store(&o, &s) == 0 && ensure_namespaces(s) == 0 && start_api(&o, s, &srv) == 0) {
-		wait_for_signal(&set);
-		ret = CLI_OK;
+	if (sfd >= 0 && open_store(&o, &s) == 0 && ensure_namespaces(s) == 0 &&
+	    start_daemon(&o, s, &d) == 0 && start_api(&o, s, d, &srv) == 0) {
+		pid_file = write_pid_file(o.socket);
+		ret = daemon_run(d, sfd) < 0 ? CLI_INVALID : CLI_OK;
 	}
+	/* the lab goes first: its end also ends open exec/attach streams,
+	 * which the API server waits for */
+	daemon_free(d);
 	api_stop(srv);
 	store_close(s);
+	if (pid_file)
+		unlink(pid_file);
+	free(pid_file);
+	if (sfd >= 0)
+		close(sfd);
 	close(lock);
 	return ret;
 }

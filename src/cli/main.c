@@ -33,6 +33,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* build/kubectl is a symlink to netpol: kubectl's own flag and verb rules */
+	if (kubectl_invoked(argv[0]))
+		return kubectl_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;

@@ -40,12 +40,52 @@ int client_request(struct client *c, const char *method, const char *path,
 int client_request_text(struct client *c, const char *method, const char *path,
 			long *status, char **out, size_t *len);
 
+/* A GET whose body is passed to fn as it arrives (e.g. logs?follow=true)
+ * when the answer is 200; any other answer's body is returned as
+ * *response (parsed JSON, or NULL). fn returning non-zero stops the
+ * transfer (that value is returned). */
+typedef int (*client_chunk_fn)(void *ctx, const char *data, size_t len);
+int client_get_chunks(struct client *c, const char *path, client_chunk_fn fn, void *ctx,
+		      long *status, json_t **response);
+
 /* Streams a watch (path must include ?watch=1...): calls fn for every
  * WatchEvent ({"type":..,"object":..}) in order until fn returns non-zero
  * (that value is returned), the server ends the stream (returns 0), or a
  * transport error (-errno). A 410 Gone answer returns -ERANGE. */
 typedef int (*client_watch_fn)(void *ctx, const char *type, json_t *object);
 int client_watch(struct client *c, const char *path, client_watch_fn fn, void *ctx);
+
+/* The Accept header of later requests (e.g. kubectl's Table:
+ * "application/json;as=Table;v=v1;g=meta.k8s.io"); NULL restores
+ * application/json. Returns 0 or -ENOMEM. */
+int client_set_accept(struct client *c, const char *accept);
+
+/* ---- pod streams (exec, attach) ----------------------------------------------
+ * POST path with "Upgrade: netpol-stream"; after 101 the connection carries
+ * frames: 1 byte channel, 4 bytes big-endian length, payload. */
+enum { CLIENT_CH_STDIN = 0, CLIENT_CH_STDOUT = 1, CLIENT_CH_STDERR = 2,
+       CLIENT_CH_EXIT = 3, CLIENT_CH_RESIZE = 4 };
+
+struct client_stream;
+
+/* Opens a stream on its own connection. On 101 returns 0 with *out set.
+ * Any other HTTP answer returns 0 with *out NULL, *status set and
+ * *response the Status body (or NULL). Transport failures: -errno. */
+int client_stream_open(struct client *c, const char *path, long *status,
+		       json_t **response, struct client_stream **out);
+/* The socket, to poll for POLLIN before client_stream_fill. */
+int client_stream_fd(struct client_stream *s);
+/* Reads what the connection has: bytes read (> 0), 0 at end of stream,
+ * -EAGAIN when nothing was ready, or -errno. */
+int client_stream_fill(struct client_stream *s);
+/* Takes the next complete frame out of what was read: returns 1 with
+ * *channel, *data (valid until the next call on s) and *len, or 0. */
+int client_stream_frame(struct client_stream *s, int *channel, const char **data,
+			size_t *len);
+/* Sends one frame (blocking until written). Returns 0 or -errno. */
+int client_stream_send(struct client_stream *s, int channel, const void *data,
+		       size_t len);
+void client_stream_close(struct client_stream *s);
 
 /* "Error from server (NotFound): pods \"x\" not found" as kubectl prints a
  * Status; caller frees. */

@@ -226,7 +226,7 @@ void svc_unsave(const struct lab *lab, const struct lab_svc *s);
 int lab_adopt(struct lab *lab, struct diag_list *diags);
 
 /* pod.c */
-void pod_free(struct lab_pod *pod);
+void lab_pod_free_internal(struct lab_pod *pod);
 /* Stops the pod's processes, removes its veth, namespace and directory,
  * releases its address (when has_ip) and frees it. */
 void pod_discard(struct lab *lab, struct lab_pod *pod, bool wired, bool has_ip);

@@ -264,9 +264,9 @@ void lab_free(struct lab *lab)
 	while (lab->pods) {
 		struct lab_pod *p = lab->pods;
 		lab->pods = p->next;
-		pod_free(p);
+		lab_pod_free_internal(p);
 	}
-	pod_free(lab->world);
+	lab_pod_free_internal(lab->world);
 	services_free(lab);
 	rtnl_close(lab->nl);
 	if (lab->node_fd >= 0)

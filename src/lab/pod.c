@@ -211,7 +211,7 @@ static void pod_unwire(struct lab *lab, struct lab_pod *pod)
 
 /* ---- create / delete --------------------------------------------------- */
 
-void pod_free(struct lab_pod *pod)
+void lab_pod_free_internal(struct lab_pod *pod)
 {
 	if (!pod)
 		return;
@@ -303,7 +303,7 @@ void pod_discard(struct lab *lab, struct lab_pod *pod, bool wired, bool has_ip)
 		lab_ipam_release(lab->ipam, pod->ip);
 	if (pod->dir)
 		lab_rm_rf(pod->dir);
-	pod_free(pod);
+	lab_pod_free_internal(pod);
 }
 
 int lab_pod_create(struct lab *lab, const struct lab_pod_spec *spec,

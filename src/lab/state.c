@@ -227,7 +227,7 @@ static int pod_load(const char *path, struct lab_pod **out)
 	}
 	json_decref(j);
 	if (rc < 0) {
-		pod_free(pod);
+		lab_pod_free_internal(pod);
 		return rc;
 	}
 	*out = pod;
@@ -253,7 +253,7 @@ static int adopt_pod(struct lab *lab, const char *path, struct diag_list *diags)
 		rc = lab_ipam_reserve(lab->ipam, pod->ip);
 	if (rc < 0) {
 		lab_error(diags, "lab %s: cannot adopt %s: %s", lab->name, path, strerror(-rc));
-		pod_free(pod);
+		lab_pod_free_internal(pod);
 		return rc;
 	}
 	pod->next = lab->pods;

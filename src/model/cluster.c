@@ -196,7 +196,7 @@ static void encode_name(uint64_t h, char *out, size_t n)
 /* The pod-template-hash: depends only on what the pods look like (labels,
  * ports) and whose they are, so re-reading the same manifest gives the same
  * pod names. */
-static int template_hash(const struct np_deployment *d, char out[11])
+int deployment_template_hash(const struct np_deployment *d, char out[11])
 {
 	char *labels = labels_to_string(&d->template_labels);
 	if (!labels)
@@ -214,14 +214,14 @@ static int template_hash(const struct np_deployment *d, char out[11])
 	return 0;
 }
 
-static void replica_suffix(const struct np_deployment *d, const char *hash, int index,
-			   int attempt, char out[6])
+void deployment_replica_suffix(const struct np_deployment *d, const char *hash, long index,
+			       int attempt, char out[6])
 {
 	char num[32];
 	uint64_t h = fnv1a(FNV_OFFSET, d->meta.namespace);
 	h = fnv1a(h, d->meta.name);
 	h = fnv1a(h, hash);
-	snprintf(num, sizeof(num), "%d/%d", index, attempt);
+	snprintf(num, sizeof(num), "%ld/%d", index, attempt);
 	h = fnv1a(h, num);
 	encode_name(h, out, 5);
 }
@@ -294,11 +294,11 @@ static int derive_pods(const struct np_cluster *c, const struct np_deployment *d
 		       struct pod_list *out)
 {
 	char hash[11], suffix[6];
-	int err = template_hash(d, hash);
+	int err = deployment_template_hash(d, hash);
 	for (int i = 0; !err && i < d->replicas; i++) {
 		char *name = NULL;
 		for (int attempt = 0; !err; attempt++) {
-			replica_suffix(d, hash, i, attempt, suffix);
+			deployment_replica_suffix(d, hash, i, attempt, suffix);
 			free(name);
 			if (asprintf(&name, "%s-%s-%s", d->meta.name, hash, suffix) < 0) {
 				name = NULL;

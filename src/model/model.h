@@ -270,6 +270,15 @@ struct np_policy *cluster_find_policy(const struct np_cluster *c, const char *ns
  * namespace/name so that output is deterministic. */
 int cluster_finish(struct np_cluster *c);
 
+/* The pod-template-hash of d (10 characters): depends only on its name,
+ * template labels and ports. Shared by cluster_finish and the daemon's
+ * Deployment controller so offline and live pod names look alike.
+ * 0 or -ENOMEM. */
+int deployment_template_hash(const struct np_deployment *d, char out[11]);
+/* The 5-character suffix of replica `index` (attempt > 0 after a clash). */
+void deployment_replica_suffix(const struct np_deployment *d, const char *hash, long index,
+			       int attempt, char out[6]);
+
 /* Zeroed objects; a Deployment starts with replicas = 1 (the API default).
  * NULL when out of memory. */
 struct np_namespace *namespace_new(void);

@@ -30,7 +30,7 @@ fail() { echo "$*" > "$T/why"; exit 1; }
 
 # start_daemon [extra serve args...]: starts the daemon, waits until it answers.
 start_daemon() {
-  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" \
+  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --no-node --no-controllers \
     --listen 127.0.0.1:0 "$@" > "$T/serve.out" 2>> "$T/serve.err" &
   echo $! > "$T/pid"
   local i
@@ -174,7 +174,7 @@ t_sigterm_exits_cleanly_and_a_restart_reuses_state() {
 
 t_second_daemon_on_the_same_state_is_refused() {
   start_daemon
-  if "$NETPOL" serve --state-dir "$T/state" --socket "$T/other.sock" 2> "$T/second.err"; then
+  if "$NETPOL" serve --state-dir "$T/state" --socket "$T/other.sock" --no-node --no-controllers 2> "$T/second.err"; then
     fail "second daemon started"
   fi
   grep -q "another daemon" "$T/second.err" || fail "message: $(cat "$T/second.err")"

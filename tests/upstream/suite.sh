@@ -10,6 +10,7 @@
 #
 # Needs bash, jq and awk. NETPOL names the binary (default: build/netpol).
 set -uo pipefail
+export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -28,7 +29,7 @@ for ns in "${NAMESPACES[@]}"; do
   for p in "${PODNAMES[@]}"; do PODS+=("$ns/$p"); done
 done
 
-declare -A NSLABELS POD_LABELS POLICIES
+declare -A NSLABELS POD_LABELS POLICIES MODEL_FILES=()
 
 reset_state() {
   local ns p
@@ -43,7 +44,7 @@ reset_state() {
 emit_labels() {
   local indent=$1 kv
   printf '%slabels:\n' "$indent"
-  for kv in $(printf '%s\n' $2 | sort); do
+  for kv in $(printf "%s\n" $2 | sort -t= -k1,1); do
     printf '%s  %s: "%s"\n' "$indent" "${kv%%=*}" "${kv#*=}"
   done
 }
@@ -79,18 +80,19 @@ gen_model() {
 }
 
 # set_labels VAR KEY ARGS...: kubectl label --overwrite semantics on one
-# entry of the associative array VAR ("k=v" sets, "k-" removes).
+# entry of the associative array VAR ("k=v" sets, "k-" removes). On a bad
+# argument sets ERR and changes nothing.
 set_labels() {
   local -n arr=$1
   local key=$2 cur arg k out kv
   shift 2
-  [ -n "${arr[$key]+x}" ] || { echo "no such object: $key"; return 1; }
+  [ -n "${arr[$key]+x}" ] || { ERR="no such object: $key"; return 1; }
   cur=${arr[$key]}
   for arg in "$@"; do
     case "$arg" in
-      *=*) k=${arg%%=*} ;;
-      *-) k=${arg%-} ;;
-      *) echo "bad label argument: $arg"; return 1 ;;
+      ?*=*) k=${arg%%=*} ;;
+      ?*-) k=${arg%-} ;;
+      *) ERR="bad label argument: $arg"; return 1 ;;
     esac
     out=""
     for kv in $cur; do [ "${kv%%=*}" = "$k" ] || out+="$kv "; done
@@ -116,171 +118,198 @@ policy_key() {
     }' "$1"
 }
 
-# compare: reads "from to port verdict" lines (the observed flows) and then,
-# after a line "--", one expected table; prints the mismatch count on the
-# first line, then the expected and observed tables when they differ.
+# compare: reads "from to port verdict" lines (the observed flows), then for
+# each expected table a line "== STEP PORT FILE" and the table itself. Prints
+# per table one line "STEP PORT FILE RESULT", RESULT being the number of
+# mismatches or "bad: why" for a malformed table, and after a mismatch the
+# expected and observed tables, indented.
 COMPARE_AWK='
   BEGIN { n = split(pods, P, " ") }
-  phase == 0 && $0 == "--" { phase = 1; next }
-  phase == 0 { if ($3 == port) obs[$1, $2] = $4; next }
-  /^[ \t]*(#|$)/ { next }
+  !tables && $1 != "==" { obs[$3, $1, $2] = $4; next }
+  $1 == "==" { finish(); tables = 1; step = $2; port = $3; file = $4; row = 0; header = 0; bad = ""; next }
+  bad != "" || /^[ \t]*(#|$)/ { next }
   !header {
-    if ($1 != "-" || NF != n + 1) { print "bad header in " file; exit 2 }
-    for (i = 1; i <= n; i++) if ($(i + 1) != P[i]) { print "header must list " pods " in order"; exit 2 }
+    if ($1 != "-" || NF != n + 1) { bad = "bad header"; next }
+    for (i = 1; i <= n; i++) if ($(i + 1) != P[i]) bad = "header must list " pods " in order"
     header = 1; next
   }
   {
     row++
-    if (row > n || $1 != P[row] || NF != n + 1) { print "bad row " row " in " file " (want " P[row] " and " n " cells)"; exit 2 }
+    if (row > n || $1 != P[row] || NF != n + 1) { bad = "bad row " row " (want " P[row] " and " n " cells)"; next }
     for (i = 1; i <= n; i++) {
       c = $(i + 1)
-      if (i == row) { if (c != "." && c != "X" && c != "-") { print "bad cell " c " in " file; exit 2 } continue }
-      if (c != "." && c != "X") { print "bad cell " c " in " file; exit 2 }
-      exp_[P[row], P[i]] = c
+      if (c != "." && c != "X" && !(i == row && c == "-")) bad = "bad cell " c " in row " row
+      want[P[row], P[i]] = c
     }
   }
-  END {
-    if (row != n) { if (!bad) print "table " file " has " row " rows, want " n; exit 2 }
-    for (r = 1; r <= n; r++) for (i = 1; i <= n; i++) if (r != i) {
-      o = ((P[r], P[i]) in obs) ? obs[P[r], P[i]] : "?"
-      if (o != exp_[P[r], P[i]]) miss++
-    }
-    print miss + 0
-    if (!miss) exit 0
-    for (t = 0; t < 2; t++) {
-      printf "    %s:\n    %-6s", (t ? "observed (* = differs)" : "expected"), "-"
-      for (i = 1; i <= n; i++) printf "%-6s", P[i]
-      printf "\n"
+  END { finish() }
+  function finish(   r, i, t, e, o, c, miss) {
+    if (file == "") return
+    if (bad == "" && row != n) bad = row + 0 " rows, want " n
+    if (bad != "") { print step, port, file, "bad: " bad; file = ""; return }
+    for (r = 1; r <= n; r++) for (i = 1; i <= n; i++)
+      if (r != i && got(P[r], P[i]) != want[P[r], P[i]]) miss++
+    print step, port, file, miss + 0
+    if (miss) for (t = 0; t < 2; t++) {
+      printf "    %s:\n    -     ", (t ? "observed (* = differs)" : "expected")
+      for (i = 1; i <= n; i++) printf (i < n ? "%-6s" : "%s\n"), P[i]
       for (r = 1; r <= n; r++) {
         printf "    %-6s", P[r]
         for (i = 1; i <= n; i++) {
-          e = exp_[P[r], P[i]]; o = ((P[r], P[i]) in obs) ? obs[P[r], P[i]] : "?"
+          e = want[P[r], P[i]]; o = got(P[r], P[i])
           c = (r == i) ? "-" : (t ? o : e)
           if (t && r != i && o != e) c = "*" c "*"
-          printf "%-6s", c
+          printf (i < n ? "%-6s" : "%s\n"), c
         }
-        printf "\n"
       }
     }
-  }'
+    file = ""
+  }
+  function got(a, b) { return ((port, a, b) in obs) ? obs[port, a, b] : "?" }'
 
 # Per-case state while replaying: TMP holds generated manifests.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-# probe CASE STEP EXPECTS...: one reach call for all "PORT FILE" pairs of a
-# run of consecutive expect lines; appends problems to REPORT, bumps MISSES.
+# object_args: sets ARGS to the -f options for the current model and policies.
+# A model file is generated once per distinct label state.
+object_args() {
+  local key sig="${NSLABELS[*]}|${POD_LABELS[*]}"
+  if [ -z "${MODEL_FILES[$sig]:-}" ]; then
+    MODEL_FILES[$sig]="$TMP/model-${#MODEL_FILES[@]}.yaml"
+    gen_model > "${MODEL_FILES[$sig]}"
+  fi
+  ARGS=(-f "${MODEL_FILES[$sig]}")
+  for key in $(printf '%s\n' "${!POLICIES[@]}" | sort); do
+    ARGS+=(-f "${POLICIES[$key]}")
+  done
+}
+
+# probe STEP PORT FILE [STEP PORT FILE...]: one reach call for a run of
+# consecutive expect steps (nothing changes between them); records problems
+# in FIRST and REPORT.
 probe() {
-  local case=$1 step=$2; shift 2
-  local ports="" args=() key i port file out rc res count
-  for ((i = 1; i <= $#; i += 2)); do
+  local ports="" i port file step out rc res line
+  for ((i = 2; i <= $#; i += 3)); do
     port=${!i}
     case ",$ports," in *",$port,"*) ;; *) ports+="${ports:+,}$port" ;; esac
   done
-  gen_model > "$TMP/model.yaml"
-  args=(-f "$TMP/model.yaml")
-  for key in $(printf '%s\n' "${!POLICIES[@]}" | sort); do
-    args+=(-f "${POLICIES[$key]}")
-  done
-  out=$("$NETPOL" reach "${args[@]}" --ports "$ports" -o json 2>"$TMP/stderr"); rc=$?
+  object_args
+  out=$("$NETPOL" reach "${ARGS[@]}" --ports "$ports" -o json 2>"$TMP/stderr"); rc=$?
   if [ $rc -ne 0 ]; then
-    FIRST=${FIRST:-"step $step: netpol reach exited $rc"}
-    REPORT+="    step $step: netpol reach --ports $ports exited $rc:"$'\n'
-    REPORT+=$(sed 's/^/      /' "$TMP/stderr" | head -n 20)$'\n'
-    MISSES=$((MISSES + 1))
+    FIRST=${FIRST:-"step $1: netpol reach exited $rc"}
+    REPORT+="    step $1: netpol reach --ports $ports exited $rc"$'\n'
+    [ -s "$TMP/stderr" ] && REPORT+=$(sed 's/^/      /' "$TMP/stderr" | head -n 20)$'\n'
     return
   fi
   if ! printf '%s' "$out" | jq -r --arg pods "${PODS[*]}" '
         if (.pods | join(" ")) != $pods then error("pods are \(.pods), want \($pods)") else . end
         | .flows[] | "\(.from) \(.to) \(.port)/\(.protocol) \(if .allowed then "." else "X" end)"' \
         > "$TMP/flows" 2>"$TMP/stderr"; then
-    FIRST=${FIRST:-"step $step: unreadable reach output"}
-    REPORT+="    step $step: unreadable reach output: $(head -c 300 "$TMP/stderr")"$'\n'
-    MISSES=$((MISSES + 1))
+    FIRST=${FIRST:-"step $1: unreadable reach output"}
+    REPORT+="    step $1: unreadable reach output: $(head -c 300 "$TMP/stderr")"$'\n'
     return
   fi
-  for ((i = 1; i <= $#; i += 2)); do
-    port=${!i}; file=${@:i+1:1}
-    res=$( { cat "$TMP/flows"; echo "--"; cat "$CASE_DIR/$file"; } |
-           awk -v port="$port" -v pods="${PODS[*]}" -v file="$file" "$COMPARE_AWK"); rc=$?
-    count=$(head -n 1 <<< "$res")
-    if [ $rc -eq 2 ]; then
-      FIRST=${FIRST:-"step $step: $count"}
-      MISSES=$((MISSES + 1))
-    elif [ "$count" != 0 ]; then
-      FIRST=${FIRST:-"step $step port $port: $count mismatches"}
-      REPORT+="    step $step port $port: $count mismatches ($file)"$'\n'
-      REPORT+=$(tail -n +2 <<< "$res")$'\n'
-      MISSES=$((MISSES + 1))
-    fi
+  for ((i = 1; i <= $#; i += 3)); do
+    printf '== %s %s %s\n' "${!i}" "${@:i+1:1}" "${@:i+2:1}" >> "$TMP/flows"
+    cat "$CASE_DIR/${@:i+2:1}" >> "$TMP/flows"
     EXPECTS=$((EXPECTS + 1))
   done
+  while IFS= read -r line; do
+    case "$line" in
+      " "*) REPORT+="$line"$'\n' ;;
+      *) read -r step port file res <<< "$line"
+         case "$res" in
+           0) ;;
+           bad:*) FIRST=${FIRST:-"step $step: $file: ${res#bad: }"} ;;
+           *) FIRST=${FIRST:-"step $step port $port: $res mismatches"}
+              REPORT+="    step $step port $port: $res mismatches ($file)"$'\n' ;;
+         esac ;;
+    esac
+  done < <(awk -v pods="${PODS[*]}" "$COMPARE_AWK" "$TMP/flows")
+}
+
+# reject STEP FILE: netpol must refuse the current objects plus FILE: exit 1,
+# no verdicts, an error located in FILE as file:line:col.
+reject() {
+  local step=$1 file=$2 out rc
+  object_args
+  out=$("$NETPOL" reach "${ARGS[@]}" -f "$CASE_DIR/$file" --ports 80/TCP -o json 2>"$TMP/stderr"); rc=$?
+  if [ $rc -ne 1 ] || [ -n "$out" ] ||
+     ! grep -Eq "$(basename "$file"):[0-9]+:[0-9]+: error" "$TMP/stderr"; then
+    FIRST=${FIRST:-"step $step: $file was not rejected as invalid"}
+    REPORT+="    step $step: reject $file: exit $rc, ${#out} bytes on stdout"$'\n'
+    [ -s "$TMP/stderr" ] && REPORT+=$(sed 's/^/      /' "$TMP/stderr" | head -n 10)$'\n'
+  fi
+  EXPECTS=$((EXPECTS + 1))
 }
 
 # run_case DIR: replays DIR/steps from the base model; prints PASS or FAIL.
 run_case() {
   CASE_DIR=$1
-  local case step=0 line act arg1 pending=() key f lineno=0 err
-  case=$(basename "$CASE_DIR")
-  FIRST="" REPORT="" MISSES=0 EXPECTS=0
+  local cname step=0 line act pending=() key f lineno=0 i w
+  cname=$(basename "$CASE_DIR")
+  FIRST="" REPORT="" EXPECTS=0 ERR=""
   reset_state
   if [ ! -f "$CASE_DIR/steps" ]; then
-    echo "FAIL $case: no steps file"; return 1
+    echo "FAIL $cname: no steps file"; return 1
   fi
-  grep -q "\`$case\`" "$HERE/CASES.md" 2>/dev/null || FIRST="not listed in CASES.md"
   while IFS= read -r line || [ -n "$line" ]; do
     lineno=$((lineno + 1))
     read -r -a w <<< "${line%%#*}"
     [ ${#w[@]} -eq 0 ] && continue
     act=${w[0]}
     if [ "$act" != expect ] && [ ${#pending[@]} -gt 0 ]; then
-      probe "$case" "$step" "${pending[@]}"; pending=()
+      probe "${pending[@]}"; pending=()
     fi
     step=$((step + 1))
-    err=""
     case "$act" in
       apply)
         f="$CASE_DIR/${w[1]:-}"
-        if [ ${#w[@]} -ne 2 ] || [ ! -f "$f" ]; then err="apply needs one existing file"
-        elif ! key=$(policy_key "$f"); then err="${w[1]}: want exactly one NetworkPolicy with name and namespace"
+        if [ ${#w[@]} -ne 2 ] || [ ! -f "$f" ]; then ERR="apply needs one existing file"
+        elif ! key=$(policy_key "$f"); then ERR="${w[1]}: want exactly one NetworkPolicy with name and namespace"
         else POLICIES[$key]=$f; fi ;;
+      reject)
+        if [ ${#w[@]} -ne 2 ] || [ ! -f "$CASE_DIR/${w[1]}" ]; then ERR="reject needs one existing file"
+        else reject "$step" "${w[1]}"; fi ;;
       delete)
-        if [ ${#w[@]} -ne 3 ] || [ "${w[1]}" != networkpolicy ]; then err="usage: delete networkpolicy NS/NAME"
-        elif [ -z "${POLICIES[${w[2]}]+x}" ]; then err="no policy ${w[2]} to delete"
+        if [ ${#w[@]} -ne 3 ] || [ "${w[1]}" != networkpolicy ]; then ERR="usage: delete networkpolicy NS/NAME"
+        elif [ -z "${POLICIES[${w[2]}]+x}" ]; then ERR="no policy ${w[2]} to delete"
         else unset "POLICIES[${w[2]}]"; fi ;;
       label)
-        if [ ${#w[@]} -lt 4 ]; then err="usage: label pod NS/NAME k=v... | label ns NAME k=v..."
-        elif [ "${w[1]}" = pod ]; then err=$(set_labels POD_LABELS "${w[2]}" "${w[@]:3}" 2>&1) && set_labels POD_LABELS "${w[2]}" "${w[@]:3}"
-        elif [ "${w[1]}" = ns ]; then err=$(set_labels NSLABELS "${w[2]}" "${w[@]:3}" 2>&1) && set_labels NSLABELS "${w[2]}" "${w[@]:3}"
-        else err="label what? ${w[1]}"; fi ;;
+        if [ ${#w[@]} -lt 4 ]; then ERR="usage: label pod NS/NAME k=v... | label ns NAME k=v..."
+        elif [ "${w[1]}" = pod ]; then set_labels POD_LABELS "${w[2]}" "${w[@]:3}"
+        elif [ "${w[1]}" = ns ]; then set_labels NSLABELS "${w[2]}" "${w[@]:3}"
+        else ERR="label what? ${w[1]}"; fi ;;
       expect)
-        if [ ${#w[@]} -lt 3 ] || [ $(( (${#w[@]} - 1) % 2 )) -ne 0 ]; then err="usage: expect PORT/PROTO FILE..."
+        if [ ${#w[@]} -lt 3 ] || [ $(( (${#w[@]} - 1) % 2 )) -ne 0 ]; then ERR="usage: expect PORT/PROTO FILE..."
         else
           for ((i = 1; i < ${#w[@]}; i += 2)); do
-            if [[ ! ${w[i]} =~ ^[0-9]+/(TCP|UDP|SCTP)$ ]]; then err="bad port ${w[i]}"
-            elif [ ! -f "$CASE_DIR/${w[i+1]}" ]; then err="missing table ${w[i+1]}"
-            else pending+=("${w[i]}" "${w[i+1]}"); fi
+            if [[ ! ${w[i]} =~ ^[0-9]+/(TCP|UDP|SCTP)$ ]]; then ERR="bad port ${w[i]}"
+            elif [ ! -f "$CASE_DIR/${w[i+1]}" ]; then ERR="missing table ${w[i+1]}"
+            else pending+=("$step" "${w[i]}" "${w[i+1]}"); fi
           done
         fi ;;
-      *) err="unknown action $act" ;;
+      *) ERR="unknown action $act" ;;
     esac
-    if [ -n "$err" ]; then
-      echo "FAIL $case: steps line $lineno: $err"; return 1
+    if [ -n "$ERR" ]; then
+      echo "FAIL $cname: steps line $lineno: $ERR"; return 1
     fi
   done < "$CASE_DIR/steps"
-  [ ${#pending[@]} -gt 0 ] && probe "$case" "$step" "${pending[@]}"
+  [ ${#pending[@]} -gt 0 ] && probe "${pending[@]}"
   [ $EXPECTS -gt 0 ] || FIRST=${FIRST:-"no expect step"}
+  grep -q "\`$cname\`" "$HERE/CASES.md" 2>/dev/null || FIRST=${FIRST:-"not listed in CASES.md"}
   if [ -n "$FIRST" ]; then
-    echo "FAIL $case: $FIRST"
+    echo "FAIL $cname: $FIRST"
     [ -n "$REPORT" ] && printf '%s' "$REPORT"
     return 1
   fi
-  echo "PASS $case"
+  echo "PASS $cname"
 }
 
 main() {
-  local failed=0 d model_rc
+  local failed=0 d dirs=()
   if [ "${1:-}" = --write-model ]; then
     reset_state; gen_model > "$HERE/model.yaml"; return 0
   fi
@@ -293,7 +322,6 @@ main() {
     echo "FAIL upstream: no netpol binary at $NETPOL"
     return 1
   fi
-  local dirs=()
   if [ $# -gt 0 ]; then
     for d in "$@"; do dirs+=("$HERE/cases/${d%/}"); done
   else

@@ -1,0 +1,88 @@
+/* Internals shared by kubelet.c (pods and Services) and streams.c (log,
+ * exec, attach). One mutex guards the lab and the pod table: the lab is not
+ * thread-safe, and stream requests arrive on the API server's threads. */
+#ifndef NETPOL_KUBELET_INTERNAL_H
+#define NETPOL_KUBELET_INTERNAL_H
+
+#include "daemon_internal.h"
+#include "lab/lab.h"
+
+#include <stdint.h>
+
+/* A session attached to an interactive container. */
+struct sub {
+	struct sub *next;
+	int fd;                 /* the client's connection */
+	int efd;                /* eventfd: the process ended */
+	bool gone;              /* writing to fd failed */
+};
+
+/* A container started with stdin: true: the daemon holds its stdin and
+ * output (a pty master with tty, else pipes), keeps its output in the
+ * pod's log and forwards it to attached sessions. */
+struct hub {
+	pthread_mutex_t mu;
+	pthread_t thread;
+	pid_t pid;
+	int in_fd, out_fd;
+	int log_fd;
+	bool tty;
+	struct sub *subs;
+	bool exited;
+	int exit_code;
+	int64_t exited_ms;
+	int restarts;
+};
+
+struct kpod {
+	struct kpod *next;
+	char *ns, *name, *uid;
+	struct lab_pod *lp;     /* NULL when it could not start */
+	char *reason, *message; /* why it could not start */
+	char ifname[32];        /* node side of its veth */
+	char start_time[32];
+	char ready_time[32];
+	bool ready;
+	bool dns;               /* the cluster DNS add-on */
+	/* interactive (stdin: true) */
+	bool interactive, tty;
+	char **argv;
+	enum lab_restart restart;
+	struct hub *hub;
+	/* exec sessions' processes, killed with the pod */
+	pid_t *execs;
+	size_t n_execs;
+};
+
+struct ksvc {
+	struct ksvc *next;
+	char *ns, *name;
+	char *applied;          /* what was programmed, as text */
+};
+
+struct kubelet {
+	pthread_mutex_t mu;
+	struct store *store;
+	struct lab *lab;
+	daemon_log_fn log;
+	void *log_ctx;
+	struct kpod *pods;
+	struct ksvc *svcs;
+	struct api_pod_streams ops;
+	int stopping;
+};
+
+void klog(struct kubelet *k, enum api_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+struct kpod *kpod_find(struct kubelet *k, const char *ns, const char *name);
+
+/* streams.c */
+/* Starts (or restarts) an interactive container's process. */
+int hub_start(struct kubelet *k, struct kpod *p);
+/* Kills the hub's process, waits for its thread and sessions, frees. */
+void hub_free(struct hub *h);
+void kpod_add_exec(struct kpod *p, pid_t pid);
+void kpod_remove_exec(struct kpod *p, pid_t pid);
+void streams_init(struct kubelet *k);
+
+#endif

@@ -1,0 +1,707 @@
+/* streams.c: the server side of pod log, exec and attach (contracts.md).
+ * exec and attach use one framing both ways on the upgraded connection:
+ * 1 byte channel, 4 bytes big-endian length, payload. Channels: 0 stdin
+ * (empty = closed), 1 stdout, 2 stderr, 3 exit code (then the server
+ * closes), 4 resize ("COLS ROWS"). */
+#include "kubelet_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { CH_STDIN, CH_STDOUT, CH_STDERR, CH_EXIT, CH_RESIZE };
+#define FRAME_MAX (1u << 20)
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pf = {.fd = fd, .events = POLLOUT};
+			if (poll(&pf, 1, 5000) <= 0)
+				return -EIO;
+			continue;
+		}
+		if (w <= 0)
+			return -EIO;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int write_frame(int fd, int ch, const void *buf, size_t n)
+{
+	unsigned char h[5] = {(unsigned char)ch, (unsigned char)(n >> 24),
+			      (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+			      (unsigned char)n};
+	if (write_all(fd, h, 5) < 0)
+		return -EIO;
+	return n ? write_all(fd, buf, n) : 0;
+}
+
+static int write_exit(int fd, int code)
+{
+	char text[16];
+	int n = snprintf(text, sizeof(text), "%d", code);
+	return write_frame(fd, CH_EXIT, text, (size_t)n);
+}
+
+/* Incoming frames, reassembled from whatever read() returns. */
+struct framer {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+typedef void (*frame_fn)(void *ctx, int ch, const char *data, size_t n);
+
+static int framer_feed(struct framer *f, const char *data, size_t n, frame_fn fn, void *ctx)
+{
+	if (f->len + n > f->cap) {
+		size_t cap = (f->len + n) * 2;
+		unsigned char *b = realloc(f->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		f->buf = b;
+		f->cap = cap;
+	}
+	memcpy(f->buf + f->len, data, n);
+	f->len += n;
+	size_t off = 0;
+	while (f->len - off >= 5) {
+		unsigned char *h = f->buf + off;
+		size_t len = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
+		if (len > FRAME_MAX)
+			return -EPROTO;
+		if (f->len - off < 5 + len)
+			break;
+		fn(ctx, h[0], (const char *)h + 5, len);
+		off += 5 + len;
+	}
+	memmove(f->buf, f->buf + off, f->len - off);
+	f->len -= off;
+	return 0;
+}
+
+static void set_blocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+static void resize(int tty_fd, const char *data, size_t n)
+{
+	char text[32];
+	unsigned cols, rows;
+	snprintf(text, sizeof(text), "%.*s", (int)(n < 31 ? n : 31), data);
+	if (tty_fd >= 0 && sscanf(text, "%u %u", &cols, &rows) == 2) {
+		struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+		ioctl(tty_fd, TIOCSWINSZ, &ws);
+	}
+}
+
+static int exit_code_of(int status)
+{
+	return WIFEXITED(status) ? WEXITSTATUS(status)
+	       : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 255;
+}
+
+/* ---- exec pid bookkeeping -------------------------------------------------- */
+
+void kpod_add_exec(struct kpod *p, pid_t pid)
+{
+	pid_t *v = realloc(p->execs, (p->n_execs + 1) * sizeof(*v));
+	if (!v)
+		return;
+	p->execs = v;
+	p->execs[p->n_execs++] = pid;
+}
+
+void kpod_remove_exec(struct kpod *p, pid_t pid)
+{
+	for (size_t i = 0; i < p->n_execs; i++)
+		if (p->execs[i] == pid) {
+			p->execs[i] = p->execs[--p->n_execs];
+			return;
+		}
+}
+
+/* ---- hubs: interactive containers ----------------------------------------- */
+
+static void hub_broadcast(struct hub *h, int ch, const char *buf, size_t n)
+{
+	for (struct sub *s = h->subs; s; s = s->next)
+		if (!s->gone && write_frame(s->fd, ch, buf, n) < 0)
+			s->gone = true;
+}
+
+static void hub_finish(struct hub *h, int status)
+{
+	char text[16];
+	int n;
+	pthread_mutex_lock(&h->mu);
+	h->exited = true;
+	h->exit_code = exit_code_of(status);
+	h->exited_ms = mono_ms();
+	n = snprintf(text, sizeof(text), "%d", h->exit_code);
+	hub_broadcast(h, CH_EXIT, text, (size_t)n);
+	for (struct sub *s = h->subs; s; s = s->next)
+		eventfd_write(s->efd, 1);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void *hub_main(void *arg)
+{
+	struct hub *h = arg;
+	char buf[16384];
+	int status = 0;
+	bool reaped = false;
+	for (;;) {
+		struct pollfd pf = {.fd = h->out_fd, .events = POLLIN};
+		int r = poll(&pf, 1, 200);
+		if (r > 0) {
+			ssize_t n = read(h->out_fd, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0)
+				break;
+			if (h->log_fd >= 0 && write(h->log_fd, buf, (size_t)n) < 0) {
+				/* the log is best effort */
+			}
+			pthread_mutex_lock(&h->mu);
+			hub_broadcast(h, CH_STDOUT, buf, (size_t)n);
+			pthread_mutex_unlock(&h->mu);
+			continue;
+		}
+		/* output may stay open in a background child: notice the exit */
+		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+			reaped = true;
+			break;
+		}
+	}
+	if (!reaped)
+		waitpid(h->pid, &status, 0);
+	hub_finish(h, status);
+	return NULL;
+}
+
+int hub_start(struct kubelet *k, struct kpod *p)
+{
+	struct hub *h = calloc(1, sizeof(*h));
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, master = -1, err;
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->mu, NULL);
+	h->tty = p->tty;
+	h->in_fd = h->out_fd = -1;
+	const char *log = lab_pod_log_path(p->lp, NULL);
+	h->log_fd = log ? open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+	struct lab_exec_opts o = {.tty = p->tty, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	if (!p->tty) {
+		if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+			err = -errno;
+			goto fail;
+		}
+		o.stdin_fd = in[0];
+		o.stdout_fd = o.stderr_fd = out[1];
+	}
+	err = lab_exec(k->lab, p->lp, (const char *const *)p->argv, &o, &h->pid, &master);
+	if (err < 0)
+		goto fail;
+	if (p->tty) {
+		h->out_fd = master;
+		h->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	} else {
+		close(in[0]);
+		close(out[1]);
+		h->in_fd = in[1];
+		h->out_fd = out[0];
+	}
+	if (pthread_create(&h->thread, NULL, hub_main, h) != 0) {
+		kill(-h->pid, SIGKILL);
+		waitpid(h->pid, NULL, 0);
+		err = -EAGAIN;
+		in[0] = in[1] = out[0] = out[1] = -1;
+		goto fail;
+	}
+	p->hub = h;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	if (h->in_fd >= 0 && h->in_fd != in[1])
+		close(h->in_fd);
+	if (h->out_fd >= 0 && h->out_fd != out[0])
+		close(h->out_fd);
+	if (h->log_fd >= 0)
+		close(h->log_fd);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+	return err;
+}
+
+void hub_free(struct hub *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (!h->exited)
+		kill(-h->pid, SIGKILL);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	/* attached sessions were told; wait for them to leave */
+	pthread_mutex_lock(&h->mu);
+	for (int i = 0; h->subs && i < 500; i++) {
+		pthread_mutex_unlock(&h->mu);
+		usleep(10000);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (h->in_fd >= 0)
+		close(h->in_fd);
+	close(h->out_fd);
+	if (h->log_fd >= 0)
+		close(h->log_fd);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+/* ---- sessions --------------------------------------------------------------- */
+
+struct session {
+	struct kubelet *k;
+	char *ns, *name;
+	bool attach;
+	/* exec */
+	pid_t pid;
+	int in_fd, out_fd, err_fd;   /* with a tty, out_fd is the master */
+	bool tty;
+	/* attach */
+	struct sub sub;
+	struct hub *hub;             /* valid while sub is linked */
+	bool done;
+};
+
+static void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	if (s->out_fd >= 0)
+		close(s->out_fd);
+	if (s->err_fd >= 0)
+		close(s->err_fd);
+	if (s->sub.efd >= 0)
+		close(s->sub.efd);
+	free(s->ns);
+	free(s->name);
+	free(s);
+}
+
+static int not_running(struct kubelet *k, const char *ns, const char *name, char **msg)
+{
+	json_t *obj = NULL;
+	int err = store_get(k->store, STORE_PODS, ns, name, &obj);
+	json_decref(obj);
+	if (err == -ENOENT) {
+		if (asprintf(msg, "pods \"%s\" not found", name) < 0)
+			*msg = NULL;
+		return -ENOENT;
+	}
+	if (asprintf(msg, "pod %s/%s is not running", ns, name) < 0)
+		*msg = NULL;
+	return -EBUSY;
+}
+
+static int open_exec(struct kubelet *k, struct kpod *kp, const struct api_stream_request *r,
+		     struct session *s, char **msg)
+{
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, master = -1, err = 0;
+	struct lab_exec_opts o = {.tty = r->tty, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+	if (!r->command || !r->command[0]) {
+		*msg = strdup("you must specify at least one command for the container");
+		return -EINVAL;
+	}
+	if (!r->tty && ((r->in && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+			pipe2(er, O_CLOEXEC) < 0))
+		err = -errno;
+	o.stdin_fd = in[0];
+	o.stdout_fd = r->out ? out[1] : -1;
+	o.stderr_fd = r->err ? er[1] : -1;
+	if (err == 0)
+		err = lab_exec(k->lab, kp->lp, r->command, &o, &s->pid, &master);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (er[1] >= 0)
+		close(er[1]);
+	if (err < 0) {
+		if (in[1] >= 0)
+			close(in[1]);
+		if (out[0] >= 0)
+			close(out[0]);
+		if (er[0] >= 0)
+			close(er[0]);
+		if (asprintf(msg, "exec in %s/%s: %s", kp->ns, kp->name, strerror(-err)) < 0)
+			*msg = NULL;
+		return err == -ENOENT ? -EBUSY : -EINVAL;
+	}
+	if (r->tty) {
+		s->out_fd = master;
+		s->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	} else {
+		s->in_fd = in[1];
+		s->out_fd = out[0];
+		s->err_fd = er[0];
+	}
+	s->tty = r->tty;
+	kpod_add_exec(kp, s->pid);
+	return 0;
+}
+
+static int stream_open(void *ctx, const struct api_stream_request *r, void **out, char **msg)
+{
+	struct kubelet *k = ctx;
+	struct session *s = calloc(1, sizeof(*s));
+	int err = 0;
+	*msg = NULL;
+	if (!s)
+		return -ENOMEM;
+	*s = (struct session){.k = k, .ns = strdup(r->ns), .name = strdup(r->name),
+			      .attach = r->attach, .in_fd = -1, .out_fd = -1, .err_fd = -1,
+			      .sub = {.fd = -1, .efd = -1}};
+	pthread_mutex_lock(&k->mu);
+	struct kpod *kp = kpod_find(k, r->ns, r->name);
+	if (!kp || !kp->lp)
+		err = not_running(k, r->ns, r->name, msg);
+	else if (r->attach && !kp->hub)
+		err = -EINVAL, *msg = strdup("the container was not started with stdin: true "
+					     "(attach needs an interactive busybox container)");
+	else if (!r->attach)
+		err = open_exec(k, kp, r, s, msg);
+	pthread_mutex_unlock(&k->mu);
+	if (err < 0) {
+		session_free(s);
+		return err;
+	}
+	*out = s;
+	return 0;
+}
+
+static void exec_frame(void *ctx, int ch, const char *data, size_t n)
+{
+	struct session *s = ctx;
+	if (ch == CH_STDIN && n == 0) {
+		if (s->tty && s->in_fd >= 0) {
+			write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
+		} else if (s->in_fd >= 0) {
+			close(s->in_fd);
+			s->in_fd = -1;
+		}
+	} else if (ch == CH_STDIN && s->in_fd >= 0) {
+		if (write_all(s->in_fd, data, n) < 0 && !s->tty) {
+			close(s->in_fd);
+			s->in_fd = -1;
+		}
+	} else if (ch == CH_RESIZE) {
+		resize(s->tty ? s->out_fd : -1, data, n);
+	}
+}
+
+/* Drains what the process wrote; false at EOF. */
+static bool pump(int *fd, int sock, int ch)
+{
+	char buf[16384];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	if (n <= 0) {
+		close(*fd);
+		*fd = -1;
+		return false;
+	}
+	write_frame(sock, ch, buf, (size_t)n);
+	return true;
+}
+
+static void run_exec(struct session *s, int sock, struct framer *fr)
+{
+	int status = 0;
+	bool reaped = false, client = true;
+	while (s->out_fd >= 0 || s->err_fd >= 0) {
+		struct pollfd pf[3] = {{.fd = client ? sock : -1, .events = POLLIN},
+				       {.fd = s->out_fd, .events = POLLIN},
+				       {.fd = s->err_fd, .events = POLLIN}};
+		int r = poll(pf, 3, 200);
+		if (r == 0 && waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			reaped = true;
+			break;
+		}
+		if (pf[1].revents)
+			pump(&s->out_fd, sock, CH_STDOUT);
+		if (pf[2].revents)
+			pump(&s->err_fd, sock, CH_STDERR);
+		if (pf[0].revents) {
+			char buf[16384];
+			ssize_t n = read(sock, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0 || framer_feed(fr, buf, (size_t)n, exec_frame, s) < 0) {
+				/* the client left: so does its process */
+				kill(-s->pid, SIGKILL);
+				client = false;
+			}
+		}
+	}
+	if (!reaped)
+		waitpid(s->pid, &status, 0);
+	if (client)
+		write_exit(sock, exit_code_of(status));
+	pthread_mutex_lock(&s->k->mu);
+	struct kpod *kp = kpod_find(s->k, s->ns, s->name);
+	if (kp)
+		kpod_remove_exec(kp, s->pid);
+	pthread_mutex_unlock(&s->k->mu);
+}
+
+static void attach_frame(void *ctx, int ch, const char *data, size_t n)
+{
+	struct session *s = ctx;
+	struct hub *h = s->hub;
+	pthread_mutex_lock(&h->mu);
+	if (ch == CH_STDIN && n == 0) {
+		if (h->tty && h->in_fd >= 0) {
+			write_all(h->in_fd, "\004", 1);
+		} else if (h->in_fd >= 0) {
+			close(h->in_fd);
+			h->in_fd = -1;
+		}
+	} else if (ch == CH_STDIN && h->in_fd >= 0) {
+		write_all(h->in_fd, data, n);
+	} else if (ch == CH_RESIZE) {
+		resize(h->tty ? h->out_fd : -1, data, n);
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+static bool attach_join(struct session *s, int sock)
+{
+	bool ok = false;
+	s->sub.fd = sock;
+	s->sub.efd = eventfd(0, EFD_CLOEXEC);
+	pthread_mutex_lock(&s->k->mu);
+	struct kpod *kp = kpod_find(s->k, s->ns, s->name);
+	struct hub *h = kp ? kp->hub : NULL;
+	if (h && s->sub.efd >= 0) {
+		pthread_mutex_lock(&h->mu);
+		if (!h->exited) {
+			s->sub.next = h->subs;
+			h->subs = &s->sub;
+			s->hub = h;
+			ok = true;
+		} else {
+			write_exit(sock, h->exit_code);
+		}
+		pthread_mutex_unlock(&h->mu);
+	}
+	pthread_mutex_unlock(&s->k->mu);
+	return ok;
+}
+
+static void run_attach(struct session *s, int sock, struct framer *fr, const char *extra,
+		       size_t n_extra)
+{
+	if (!attach_join(s, sock))
+		return;
+	/* early stdin (sent before the 101) goes first */
+	if (n_extra)
+		framer_feed(fr, extra, n_extra, attach_frame, s);
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = sock, .events = POLLIN},
+				       {.fd = s->sub.efd, .events = POLLIN}};
+		if (poll(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents)
+			break;
+		if (pf[0].revents) {
+			char buf[16384];
+			ssize_t n = read(sock, buf, sizeof(buf));
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0 || framer_feed(fr, buf, (size_t)n, attach_frame, s) < 0)
+				break;
+		}
+	}
+	struct hub *h = s->hub;
+	pthread_mutex_lock(&h->mu);
+	for (struct sub **pp = &h->subs; *pp; pp = &(*pp)->next)
+		if (*pp == &s->sub) {
+			*pp = s->sub.next;
+			break;
+		}
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void stream_run(void *session, int fd, const char *extra, size_t n)
+{
+	struct session *s = session;
+	struct framer fr = {0};
+	set_blocking(fd);
+	if (s->attach) {
+		run_attach(s, fd, &fr, extra, n);
+	} else {
+		if (n)
+			framer_feed(&fr, extra, n, exec_frame, s);
+		run_exec(s, fd, &fr);
+	}
+	free(fr.buf);
+	session_free(s);
+}
+
+static void stream_abort(void *session)
+{
+	struct session *s = session;
+	if (s && !s->attach && s->pid > 0) {
+		kill(-s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		pthread_mutex_lock(&s->k->mu);
+		struct kpod *kp = kpod_find(s->k, s->ns, s->name);
+		if (kp)
+			kpod_remove_exec(kp, s->pid);
+		pthread_mutex_unlock(&s->k->mu);
+	}
+	session_free(s);
+}
+
+/* ---- logs ---------------------------------------------------------------- */
+
+struct log_reader {
+	struct kubelet *k;
+	char *ns, *name;
+	int fd;
+	bool follow;
+};
+
+/* Positions fd at the start of the last n lines (n < 0: all). */
+static void seek_tail(int fd, long n)
+{
+	off_t end = lseek(fd, 0, SEEK_END), pos = end;
+	long lines = 0;
+	char c;
+	if (n < 0 || end < 0) {
+		lseek(fd, 0, SEEK_SET);
+		return;
+	}
+	/* a final newline ends the last line rather than starting another */
+	if (pos > 0 && pread(fd, &c, 1, pos - 1) == 1 && c == '\n')
+		pos--;
+	while (n > 0 && pos > 0) {
+		if (pread(fd, &c, 1, pos - 1) != 1 || (c == '\n' && ++lines >= n))
+			break;
+		pos--;
+	}
+	lseek(fd, n == 0 ? end : pos, SEEK_SET);
+}
+
+static int log_open(void *ctx, const struct api_log_request *r, void **out, char **msg)
+{
+	struct kubelet *k = ctx;
+	int err = 0, fd = -1;
+	*msg = NULL;
+	pthread_mutex_lock(&k->mu);
+	struct kpod *kp = kpod_find(k, r->ns, r->name);
+	if (!kp || !kp->lp) {
+		err = not_running(k, r->ns, r->name, msg);
+	} else {
+		const char *path = lab_pod_log_path(kp->lp, r->container);
+		fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0 && path) {
+			fd = open("/dev/null", O_RDONLY | O_CLOEXEC);  /* nothing written yet */
+		} else if (!path) {
+			err = -EINVAL;
+			if (asprintf(msg, "container %s is not valid for pod %s", r->container,
+				     r->name) < 0)
+				*msg = NULL;
+		}
+	}
+	pthread_mutex_unlock(&k->mu);
+	struct log_reader *lr = err ? NULL : calloc(1, sizeof(*lr));
+	if (!lr) {
+		if (fd >= 0)
+			close(fd);
+		return err ? err : -ENOMEM;
+	}
+	seek_tail(fd, r->tail_lines);
+	*lr = (struct log_reader){k, strdup(r->ns), strdup(r->name), fd, r->follow};
+	*out = lr;
+	return 0;
+}
+
+static bool pod_alive(struct log_reader *lr)
+{
+	pthread_mutex_lock(&lr->k->mu);
+	bool alive = !lr->k->stopping && kpod_find(lr->k, lr->ns, lr->name) != NULL;
+	pthread_mutex_unlock(&lr->k->mu);
+	return alive;
+}
+
+static ssize_t log_read(void *reader, char *buf, size_t max, int wait_ms)
+{
+	struct log_reader *lr = reader;
+	int64_t deadline = mono_ms() + wait_ms;
+	for (;;) {
+		ssize_t n = read(lr->fd, buf, max);
+		if (n > 0)
+			return n;
+		if (!lr->follow || !pod_alive(lr))
+			return -1;
+		if (mono_ms() >= deadline)
+			return 0;
+		usleep(50000);
+	}
+}
+
+static void log_close(void *reader)
+{
+	struct log_reader *lr = reader;
+	if (!lr)
+		return;
+	close(lr->fd);
+	free(lr->ns);
+	free(lr->name);
+	free(lr);
+}
+
+void streams_init(struct kubelet *k)
+{
+	k->ops = (struct api_pod_streams){.ctx = k, .stream_open = stream_open,
+					  .stream_run = stream_run, .stream_abort = stream_abort,
+					  .log_open = log_open, .log_read = log_read,
+					  .log_close = log_close};
+}

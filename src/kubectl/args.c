@@ -1,0 +1,201 @@
+/* args.c: kubectl's flag syntax (spf13/pflag): long flags with "=" or a
+ * separate value, short flags that can be grouped ("-ti") or carry their
+ * value ("-nfoo"), flags anywhere between positional arguments, "--" to
+ * end flags. Global flags (-n, --socket, ...) are accepted by every verb. */
+#include "kctl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int kctl_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+int kctl_strs_add(struct kstrs *s, const char *v)
+{
+	const char **p = realloc(s->v, (s->n + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	s->v = p;
+	s->v[s->n++] = v;
+	return 0;
+}
+
+void kctl_strs_free(struct kstrs *s)
+{
+	free(s->v);
+	s->v = NULL;
+	s->n = 0;
+}
+
+void kctl_done(struct kctl *k)
+{
+	client_free(k->client);
+	k->client = NULL;
+	kctl_strs_free(&k->args);
+	kctl_strs_free(&k->after);
+}
+
+static const struct kflag *find_long(const struct kflag *sets[2], const char *name, size_t len)
+{
+	for (int s = 0; s < 2; s++)
+		for (const struct kflag *f = sets[s]; f && f->name; f++)
+			if (strlen(f->name) == len && strncmp(f->name, name, len) == 0)
+				return f;
+	return NULL;
+}
+
+static const struct kflag *find_short(const struct kflag *sets[2], char c)
+{
+	for (int s = 0; s < 2; s++)
+		for (const struct kflag *f = sets[s]; f && f->name; f++)
+			if (f->shorthand == c)
+				return f;
+	return NULL;
+}
+
+static int bad_usage(struct kctl *k, const char *fmt, const char *a, const char *b)
+{
+	fputs("Error: ", stderr); /* cobra's flag errors are capitalised */
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, "\nSee '%s %s --help' for usage.\n", k->prog, k->verb);
+	return -1;
+}
+
+static int set_value(struct kctl *k, const struct kflag *f, const char *v, const char *shown)
+{
+	char *end = NULL;
+	switch (f->type) {
+	case KF_BOOL:
+		if (!v || strcmp(v, "true") == 0)
+			*(bool *)f->dest = true;
+		else if (strcmp(v, "false") == 0)
+			*(bool *)f->dest = false;
+		else
+			return bad_usage(k, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseBool: parsing: invalid syntax", v, shown);
+		return 0;
+	case KF_STRING:
+		*(const char **)f->dest = v;
+		return 0;
+	case KF_INT:
+		errno = 0;
+		*(long *)f->dest = strtol(v, &end, 10);
+		if (!*v || *end || errno)
+			return bad_usage(k, "invalid argument \"%s\" for \"%s\" flag: strconv.ParseInt: parsing: invalid syntax", v, shown);
+		return 0;
+	case KF_LIST:
+		return kctl_strs_add(f->dest, v) < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+/* --name[=value]; *i advances over a separate value. */
+static int parse_long(struct kctl *k, const struct kflag *sets[2], int argc, char **argv, int *i)
+{
+	const char *a = argv[*i] + 2, *eq = strchr(a, '=');
+	size_t len = eq ? (size_t)(eq - a) : strlen(a);
+	const struct kflag *f = find_long(sets, a, len);
+	if (!f)
+		return bad_usage(k, "unknown flag: %s%s", "--", eq ? strndupa(a, len) : a);
+	const char *v = eq ? eq + 1 : NULL;
+	if (!v && f->type != KF_BOOL) {
+		if (*i + 1 >= argc)
+			return bad_usage(k, "flag needs an argument: --%s%s", f->name, "");
+		v = argv[++*i];
+	}
+	char shown[64];
+	snprintf(shown, sizeof(shown), "--%s", f->name);
+	return set_value(k, f, v, shown);
+}
+
+/* -abc, -nVALUE, -n VALUE, -n=VALUE */
+static int parse_short(struct kctl *k, const struct kflag *sets[2], int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	for (const char *c = a + 1; *c; c++) {
+		const struct kflag *f = find_short(sets, *c);
+		char shown[64];
+		snprintf(shown, sizeof(shown), "-%c, --%s", *c, f ? f->name : "");
+		if (!f) {
+			char ch[2] = {*c, 0};
+			return bad_usage(k, "unknown shorthand flag: '%s' in %s", ch, a);
+		}
+		if (f->type == KF_BOOL) {
+			const char *v = c[1] == '=' ? c + 2 : NULL;
+			if (set_value(k, f, v, shown) < 0)
+				return -1;
+			if (v)
+				return 0;
+			continue;
+		}
+		const char *v = c[1] ? c + 1 + (c[1] == '=') : NULL;
+		if (!v) {
+			if (*i + 1 >= argc) {
+				char ch[2] = {*c, 0};
+				return bad_usage(k, "flag needs an argument: '%s' in %s", ch, a);
+			}
+			v = argv[++*i];
+		}
+		return set_value(k, f, v, shown);
+	}
+	return 0;
+}
+
+int kctl_init(struct kctl *k, int argc, char **argv, const struct kflag *flags,
+	      const char *usage)
+{
+	const char *env;
+	*k = (struct kctl){.verb = argv[0], .ns = NULL};
+	k->prog = (env = getenv("NETPOL_PROG")) ? env : "kubectl";
+	k->socket = (env = getenv("NETPOL_SOCKET")) && *env ? env : KCTL_DEFAULT_SOCKET;
+	k->state_dir = (env = getenv("NETPOL_STATE_DIR")) && *env ? env : KCTL_DEFAULT_STATE_DIR;
+	k->lab = (env = getenv("NETPOL_LAB")) && *env ? env : NULL;
+	const char *kubeconfig = NULL, *context = NULL;
+	const struct kflag globals[] = {
+		{"namespace", 'n', KF_STRING, &k->ns},
+		{"socket", 0, KF_STRING, &k->socket},
+		{"state-dir", 0, KF_STRING, &k->state_dir},
+		{"lab", 0, KF_STRING, &k->lab},
+		{"kubeconfig", 0, KF_STRING, &kubeconfig},
+		{"context", 0, KF_STRING, &context},
+		{"help", 'h', KF_BOOL, &k->help},
+		{0},
+	};
+	const struct kflag *sets[2] = {flags, globals};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int ret = 0;
+		if (k->dash_dash)
+			ret = kctl_strs_add(&k->after, a);
+		else if (strcmp(a, "--") == 0)
+			k->dash_dash = true;
+		else if (a[0] == '-' && a[1] == '-')
+			ret = parse_long(k, sets, argc, argv, &i);
+		else if (a[0] == '-' && a[1])
+			ret = parse_short(k, sets, argc, argv, &i);
+		else
+			ret = kctl_strs_add(&k->args, a);
+		if (ret < 0) {
+			kctl_done(k);
+			return -1;
+		}
+	}
+	k->ns_given = k->ns != NULL;
+	if (!k->ns || !*k->ns)
+		k->ns = "default";
+	if (k->help) {
+		printf("%s", usage ? usage : "");
+		kctl_done(k);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,154 @@
+/* cmd_exec.c: `exec [-i] [-t] POD [-c C] -- CMD...` and `logs POD [-c C]
+ * [-f] [--tail=N]`. */
+#include "commands.h"
+#include "kctl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char exec_usage[] =
+	"Execute a command in a container.\n\n"
+	"Usage:\n"
+	"  kubectl exec (POD | TYPE/NAME) [-c CONTAINER] [flags] -- COMMAND [args...] [options]\n";
+
+static const char logs_usage[] =
+	"Print the logs for a container in a pod.\n\n"
+	"Usage:\n"
+	"  kubectl logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER] [options]\n";
+
+static char *exec_path(struct kctl *k, const char *pod, const char *container,
+		       const struct kstrs *cmd, bool in, bool tty)
+{
+	size_t cap = 256;
+	for (size_t i = 0; i < cmd->n; i++)
+		cap += strlen(cmd->v[i]) * 3 + 16;
+	char *path = malloc(cap + strlen(k->ns) + strlen(pod) + (container ? strlen(container) * 3 : 0));
+	if (!path)
+		return NULL;
+	char *p = path + sprintf(path, "/api/v1/namespaces/%s/pods/%s/exec?", k->ns, pod);
+	if (container) {
+		char *c = kctl_escape(container);
+		p += sprintf(p, "container=%s&", c);
+		free(c);
+	}
+	for (size_t i = 0; i < cmd->n; i++) {
+		char *e = kctl_escape(cmd->v[i]);
+		p += sprintf(p, "command=%s&", e);
+		free(e);
+	}
+	sprintf(p, "stdin=%s&stdout=true&stderr=%s&tty=%s", in ? "true" : "false",
+		tty ? "false" : "true", tty ? "true" : "false");
+	return path;
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	struct kctl k;
+	bool in = false, tty = false, quiet = false;
+	const char *container = NULL;
+	const struct kflag flags[] = {
+		{"stdin", 'i', KF_BOOL, &in},
+		{"tty", 't', KF_BOOL, &tty},
+		{"container", 'c', KF_STRING, &container},
+		{"quiet", 'q', KF_BOOL, &quiet},
+		{0},
+	};
+	int r = kctl_init(&k, argc, argv, flags, exec_usage);
+	if (r != 0)
+		return r < 0 ? 1 : 0;
+	int ret;
+	struct kstrs cmd = {0};
+	for (size_t i = 1; i < k.args.n; i++)
+		kctl_strs_add(&cmd, k.args.v[i]);
+	for (size_t i = 0; i < k.after.n; i++)
+		kctl_strs_add(&cmd, k.after.v[i]);
+	if (k.args.n == 0)
+		ret = kctl_error("pod, type/name or --filename must be specified");
+	else if (cmd.n == 0)
+		ret = kctl_error("you must specify at least one command for the container");
+	else {
+		const char *pod = k.args.v[0];
+		if (strncmp(pod, "pod/", 4) == 0 || strncmp(pod, "pods/", 5) == 0)
+			pod = strchr(pod, '/') + 1;
+		if (tty && (!in || !isatty(STDIN_FILENO))) {
+			if (!quiet)
+				fprintf(stderr, "Unable to use a TTY - input is not a terminal or the right kind of file\n");
+			tty = false;
+		}
+		char *path = exec_path(&k, pod, container, &cmd, in, tty);
+		int code = path ? kctl_stream_run(&k, path, in, tty) : -1;
+		free(path);
+		if (code > 0 && !quiet)
+			fprintf(stderr, "command terminated with exit code %d\n", code);
+		ret = code < 0 ? 1 : code;
+	}
+	kctl_strs_free(&cmd);
+	kctl_done(&k);
+	return ret;
+}
+
+static int write_chunk(void *ctx, const char *data, size_t len)
+{
+	(void)ctx;
+	if (fwrite(data, 1, len, stdout) != len)
+		return -EPIPE;
+	fflush(stdout);
+	return 0;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+	struct kctl k;
+	bool follow = false, prev = false;
+	const char *container = NULL;
+	long tail = -1;
+	const struct kflag flags[] = {
+		{"follow", 'f', KF_BOOL, &follow},
+		{"container", 'c', KF_STRING, &container},
+		{"tail", 0, KF_INT, &tail},
+		{"previous", 'p', KF_BOOL, &prev},
+		{0},
+	};
+	int r = kctl_init(&k, argc, argv, flags, logs_usage);
+	if (r != 0)
+		return r < 0 ? 1 : 0;
+	int ret = 0;
+	if (k.args.n != 1) {
+		ret = kctl_error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or "
+				 "TYPE/NAME is a required argument for the logs command\nSee '%s logs -h' "
+				 "for help and examples", k.prog);
+	} else {
+		const char *pod = k.args.v[0];
+		if (strncmp(pod, "pod/", 4) == 0 || strncmp(pod, "pods/", 5) == 0)
+			pod = strchr(pod, '/') + 1;
+		char *c = container ? kctl_escape(container) : NULL, *path = NULL;
+		char tailq[40] = "";
+		if (tail >= 0)
+			snprintf(tailq, sizeof(tailq), "&tailLines=%ld", tail);
+		if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s/log?follow=%s%s%s%s", k.ns, pod,
+			     follow ? "true" : "false", c ? "&container=" : "", c ? c : "", tailq) < 0)
+			path = NULL;
+		free(c);
+		/* a GET first so that a missing daemon is started and errors print */
+		long status = 0;
+		json_t *resp = NULL;
+		struct client *cl = kctl_client(&k);
+		int t = cl && path ? client_get_chunks(cl, path, write_chunk, NULL, &status, &resp) : -ENOMEM;
+		if ((t == -ENOENT || t == -ECONNREFUSED) &&
+		    kctl_request(&k, "GET", "/version", NULL, NULL, &status, &resp) == 0) {
+			json_decref(resp);
+			resp = NULL;
+			t = client_get_chunks(cl, path, write_chunk, NULL, &status, &resp);
+		}
+		if (t < 0 && t != -EPIPE)
+			ret = kctl_error("%s", strerror(-t));
+		else if (status != 200)
+			ret = kctl_print_status(resp, status);
+		json_decref(resp);
+		free(path);
+	}
+	kctl_done(&k);
+	return ret;
+}

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# The daemon end to end, as root: `netpol serve --no-agent` in a throwaway
+# lab (name d<pid>x) and state dir; objects made through the API with curl;
+# traffic checked from inside pods through the daemon's exec stream
+# (np_stream, built beside the tests). Prints "PASS name" / "FAIL name: why".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+NETPOL=${NETPOL:-build/netpol}
+BUILD=$(dirname "$NETPOL")
+STREAM="$BUILD/tests/daemon/np_stream"
+LAB="d$$x"
+T=$(mktemp -d /tmp/netpol-daemon.XXXXXX)
+SOCK="$T/api.sock"
+PODS_N=${DAEMON_BENCH_PODS:-100}
+
+if [ "$(id -u)" -ne 0 ]; then echo "FAIL daemon: needs root"; exit 1; fi
+for tool in curl jq; do
+  command -v $tool >/dev/null || { echo "FAIL daemon: $tool is missing"; exit 1; }
+done
+[ -x "$STREAM" ] || { echo "FAIL daemon: $STREAM is not built"; exit 1; }
+
+cleanup() {
+  [ -f "$T/pid" ] && kill -TERM "$(cat "$T/pid")" 2>/dev/null && sleep 3
+  [ -f "$T/pid" ] && kill -KILL "$(cat "$T/pid")" 2>/dev/null
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB-"); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
+  rm -rf "/run/netpol/$LAB" "$T"
+}
+trap cleanup EXIT
+
+api() { # METHOD PATH [BODY]
+  if [ $# -ge 3 ]; then
+    curl -s --unix-socket "$SOCK" -X "$1" -H 'Content-Type: application/json' -d "$3" "http://x$2"
+  else
+    curl -s --unix-socket "$SOCK" -X "$1" "http://x$2"
+  fi
+}
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+# wait_for SECONDS CMD...: polls CMD every 0.1 s
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
+}
+ready_pods() { # NS SELECTOR -> names of Running+Ready pods with an IP
+  api GET "/api/v1/namespaces/$1/pods?labelSelector=$2" | jq -r '.items[] |
+    select(.status.phase=="Running" and .status.podIP != null and
+      ([.status.conditions[]? | select(.type=="Ready" and .status=="True")] | length) == 1) |
+    .metadata.name'
+}
+count_ready() { [ "$(ready_pods "$1" "$2" | wc -l)" -eq "$3" ]; }
+# in_pod NS POD CMD...: runs CMD in the pod through the exec stream
+in_pod() {
+  local ns=$1 pod=$2 q="" a; shift 2
+  for a in "$@"; do q="$q&command=$(jq -rn --arg v "$a" '$v|@uri')"; done
+  "$STREAM" "$SOCK" "/api/v1/namespaces/$ns/pods/$pod/exec?stdout=true&stderr=true${q}" </dev/null
+}
+
+"$NETPOL" serve --state-dir "$T/state" --socket "$SOCK" --lab "$LAB" --no-agent \
+  > "$T/serve.out" 2> "$T/serve.err" &
+echo $! > "$T/pid"
+if wait_for 20 count_ready kube-system k8s-app%3Dkube-dns 1; then
+  pass daemon_starts_with_cluster_dns
+else
+  fail daemon_starts_with_cluster_dns "$(tail -n 5 "$T/serve.err")"; exit 1
+fi
+
+api POST /api/v1/namespaces '{"metadata":{"name":"demo"}}' >/dev/null
+api POST /api/v1/namespaces '{"metadata":{"name":"other"}}' >/dev/null
+api POST /apis/apps/v1/namespaces/demo/deployments '{"metadata":{"name":"nginx"},
+  "spec":{"replicas":2,"selector":{"matchLabels":{"app":"nginx"}},
+  "template":{"metadata":{"labels":{"app":"nginx"}},"spec":{"containers":[{"name":"nginx",
+  "image":"nginx","ports":[{"containerPort":80}]}]}}}}' >/dev/null
+api POST /api/v1/namespaces/demo/services '{"metadata":{"name":"nginx"},
+  "spec":{"selector":{"app":"nginx"},"ports":[{"port":80,"protocol":"TCP"}]}}' >/dev/null
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"access","labels":{"run":"access"}},
+  "spec":{"containers":[{"name":"access","image":"busybox","command":["sleep","3600"]}]}}' >/dev/null
+api POST /api/v1/namespaces/other/pods '{"metadata":{"name":"srv","labels":{"app":"srv"}},
+  "spec":{"containers":[{"name":"srv","image":"probe","ports":[{"containerPort":8080},
+  {"containerPort":8080,"protocol":"UDP"},{"containerPort":8080,"protocol":"SCTP"}]}]}}' >/dev/null
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"cli"},
+  "spec":{"containers":[{"name":"cli","image":"probe","command":["sleep","3600"]}]}}' >/dev/null
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"bad"},
+  "spec":{"containers":[{"name":"bad","image":"nosuchimage"}]}}' >/dev/null
+
+if wait_for 20 count_ready demo app%3Dnginx 2 && wait_for 10 count_ready demo run%3Daccess 1 &&
+   wait_for 10 count_ready other app%3Dsrv 1; then
+  pass deployment_pods_become_running_and_ready_with_ips
+else
+  fail deployment_pods_become_running_and_ready_with_ips "$(api GET /api/v1/pods | jq -c '[.items[] | [.metadata.name, .status.phase]]')"
+fi
+
+msg=$(api GET /api/v1/namespaces/demo/pods/bad | jq -r '.status.containerStatuses[0].state.waiting | "\(.reason): \(.message)"')
+case "$msg" in
+  ErrImagePull:*busybox*nginx*) pass unknown_image_shows_an_error_listing_known_images ;;
+  *) fail unknown_image_shows_an_error_listing_known_images "$msg" ;;
+esac
+
+out=$(in_pod demo access wget -q --timeout=5 nginx -O - 2>&1)
+if echo "$out" | grep -q "Welcome to nginx"; then pass wget_nginx_through_service_and_dns
+else fail wget_nginx_through_service_and_dns "$out"; fi
+
+out=$(in_pod demo access nslookup nginx 2>&1)
+if echo "$out" | grep -q "nginx.demo.svc.cluster.local"; then pass nslookup_nginx_resolves
+else fail nslookup_nginx_resolves "$out"; fi
+
+out=$(in_pod demo access wget -q --timeout=5 google.com -O - 2>&1)
+if [ -n "$out" ] && ! echo "$out" | grep -q "wget:"; then pass wget_outside_world_page
+else fail wget_outside_world_page "$out"; fi
+
+in_pod demo access sh -c 'exit 3'; rc=$?
+if [ $rc -eq 3 ]; then pass exec_returns_the_exit_code
+else fail exec_returns_the_exit_code "got $rc"; fi
+
+out=$(echo hello | "$STREAM" "$SOCK" "/api/v1/namespaces/demo/pods/access/exec?stdin=true&stdout=true&command=cat")
+if [ "$out" = hello ]; then pass exec_forwards_stdin
+else fail exec_forwards_stdin "got '$out'"; fi
+
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"shell","labels":{"run":"shell"}},
+  "spec":{"containers":[{"name":"shell","image":"busybox","command":["/bin/sh"],"stdin":true}]}}' >/dev/null
+wait_for 10 count_ready demo run%3Dshell 1
+out=$(printf 'echo attached-$((6*7))\nwget -q --timeout=5 nginx -O - | head -n 4\nexit 5\n' |
+  "$STREAM" "$SOCK" "/api/v1/namespaces/demo/pods/shell/attach?stdin=true&stdout=true&stderr=true"); rc=$?
+if [ $rc -eq 5 ] && echo "$out" | grep -q attached-42 && echo "$out" | grep -q 'Welcome to nginx'; then
+  pass attach_drives_a_stdin_container_and_returns_its_exit
+else fail attach_drives_a_stdin_container_and_returns_its_exit "rc=$rc out=$out"; fi
+log=$(api GET /api/v1/namespaces/demo/pods/shell/log)
+if echo "$log" | grep -q attached-42; then pass attached_output_is_in_the_pod_log
+else fail attached_output_is_in_the_pod_log "$log"; fi
+
+# the Service spreads over both replicas: each nginx logs the requests it served
+for i in $(seq 1 12); do in_pod demo access wget -q --timeout=5 nginx -O /dev/null; done
+served=0
+for p in $(ready_pods demo app%3Dnginx); do
+  n=$(api GET "/api/v1/namespaces/demo/pods/$p/log" | wc -l)
+  [ "$n" -gt 0 ] && served=$((served + 1))
+done
+if [ $served -eq 2 ]; then pass service_spreads_over_both_replicas
+else fail service_spreads_over_both_replicas "$served replica(s) logged requests"; fi
+
+victim=$(ready_pods demo app%3Dnginx | head -n 1)
+api DELETE "/api/v1/namespaces/demo/pods/$victim" >/dev/null
+ok=1
+for i in 1 2 3 4 5; do
+  in_pod demo access wget -q --timeout=5 nginx -O - 2>&1 | grep -q Welcome || ok=0
+done
+new_ready() { count_ready demo app%3Dnginx 2 && ! ready_pods demo app%3Dnginx | grep -qx "$victim"; }
+if [ $ok -eq 1 ] && wait_for 20 new_ready; then pass deleted_replica_is_replaced_and_traffic_continues
+else fail deleted_replica_is_replaced_and_traffic_continues "ok=$ok pods: $(ready_pods demo app%3Dnginx | tr '\n' ' ')"; fi
+
+srv_ip=$(api GET /api/v1/namespaces/other/pods/srv | jq -r .status.podIP)
+res=""
+for proto in tcp udp sctp; do
+  in_pod demo cli probe connect "$srv_ip" 8080 --protocol $proto --timeout 3 >/dev/null 2>&1 || res="$res $proto"
+done
+if [ -z "$res" ]; then pass probe_connects_across_namespaces_tcp_udp_sctp
+else fail probe_connects_across_namespaces_tcp_udp_sctp "failed:$res"; fi
+start=$SECONDS
+if ! in_pod demo cli probe connect "$srv_ip" 9999 --protocol tcp --timeout 3 >/dev/null 2>&1 &&
+   [ $((SECONDS - start)) -le 2 ]; then pass probe_to_unserved_port_fails_promptly
+else fail probe_to_unserved_port_fails_promptly "took $((SECONDS - start)) s or succeeded"; fi
+
+srv_netns=$(ip netns list | awk '{print $1}' | grep "^$LAB-p-other-srv")
+api DELETE /api/v1/namespaces/other >/dev/null
+gone() { [ "$(api GET /api/v1/namespaces/other/pods | jq '.items | length')" = 0 ] &&
+         ! ip netns list | grep -q "^$LAB-p-other-"; }
+if [ -n "$srv_netns" ] && wait_for 15 gone; then pass deleting_a_namespace_removes_its_pods_and_netns
+else fail deleting_a_namespace_removes_its_pods_and_netns "left: $(ip netns list | grep "^$LAB-p-other-")"; fi
+
+# 100 pods from API create to Running
+api POST /api/v1/namespaces '{"metadata":{"name":"bench"}}' >/dev/null
+t0=$(date +%s%N)
+for i in $(seq 1 "$PODS_N"); do
+  echo "{\"metadata\":{\"name\":\"p$i\",\"labels\":{\"bench\":\"x\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"sleep\",\"3600\"]}]}}"
+done | while read -r body; do api POST /api/v1/namespaces/bench/pods "$body" >/dev/null; done
+running() { [ "$(api GET '/api/v1/namespaces/bench/pods' | jq '[.items[] | select(.status.phase=="Running" and .status.podIP != null)] | length')" -eq "$PODS_N" ]; }
+if wait_for 60 running; then
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  echo "# $PODS_N pods from API create to Running: $ms ms ($((ms / PODS_N)) ms per pod)" >&2
+  if [ $ms -lt 10000 ]; then pass hundred_pods_running_in_under_10s
+  else fail hundred_pods_running_in_under_10s "$ms ms"; fi
+else
+  fail hundred_pods_running_in_under_10s "not all running after 60 s"
+fi
+
+pid=$(cat "$T/pid")
+kill -TERM "$pid"
+for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+left_ns=$(ip netns list | awk '{print $1}' | grep "^$LAB-" | tr '\n' ' ')
+left_procs=$(ps -eo pid,args | grep -c "[/]run/netpol/$LAB/")
+if ! kill -0 "$pid" 2>/dev/null && [ -z "$left_ns" ] && [ "$left_procs" -eq 0 ] &&
+   [ ! -e "$SOCK" ] && [ ! -e "$SOCK.pid" ]; then
+  pass sigterm_leaves_nothing_of_the_lab
+else
+  fail sigterm_leaves_nothing_of_the_lab "namespaces: $left_ns; processes: $left_procs"
+fi
+rm -f "$T/pid"
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/serve.err"; then
+  fail daemon_sanitizers_clean "$(grep -m1 -E 'Sanitizer|runtime error:' "$T/serve.err")"
+fi

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The kubectl verbs of the netpol CLI, end to end: a daemon per test
+# (`netpol serve --no-node` in a throwaway state directory, unique lab name),
+# the CLI through a `kubectl` symlink, golden output, the tutorial's lines at
+# the API level, daemon auto-start and `netpol down`, and the REAL kubectl
+# with `netpol kubeconfig`. Prints "PASS name" / "FAIL name: why" / "SKIP".
+# UPDATE=1 rewrites the golden files. Needs NETPOL=/path/to/netpol.
+set -uo pipefail
+
+NETPOL=${NETPOL:?set NETPOL to the netpol binary}
+KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(mktemp -d /tmp/netpol-kubectl-suite.XXXXXX)
+ONLY=${1:-}
+COUNT=0
+
+cleanup() {
+  local p
+  for p in "$ROOT"/*/pid; do
+    [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+  done
+  rm -rf "$ROOT"
+}
+trap cleanup EXIT
+
+fail() { echo "$*" > "$T/why"; exit 1; }
+
+# The CLI's view of this test's daemon, and a `kubectl` symlink to netpol.
+setup_cli() {
+  export NETPOL_SOCKET=$T/api.sock NETPOL_STATE_DIR=$T/state NETPOL_LAB=t$$x$COUNT
+  export NETPOL_SERVE_FLAGS=--no-node
+  mkdir -p "$T/bin" "$T/state"
+  ln -sf "$NETPOL" "$T/bin/kubectl"
+}
+
+start_daemon() {
+  setup_cli
+  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --listen 127.0.0.1:0 \
+    --lab "$NETPOL_LAB" --no-node "$@" > "$T/state/daemon.log" 2>&1 &
+  echo $! > "$T/pid"
+  local i
+  for i in $(seq 1 100); do
+    curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && return 0
+    kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/state/daemon.log")"
+    sleep 0.05
+  done
+  fail "daemon did not answer within 5s"
+}
+
+K() { timeout 30 "$T/bin/kubectl" "$@"; }
+api() { curl -s --unix-socket "$T/api.sock" "http://lab$1"; }
+
+# Ages, times, uids and resource versions change from run to run.
+normalise() {
+  sed -E -e 's/\b[0-9]s\b/0s/g' \
+    -e 's/"?[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"?/<time>/g' \
+    -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8} \+0000 UTC/<time>/' \
+    -e 's/[A-Z][a-z]{2}, [0-9]{2} [A-Z][a-z]{2} [0-9]{4} [0-9:]{8} \+0000/<time>/' \
+    -e 's/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/<uid>/g' \
+    -e 's/("?resourceVersion"?: *)"?[0-9]+"?/\1<rv>/g'
+}
+
+# golden NAME SCRIPT: runs every line of SCRIPT (K ARGS...) in golden/,
+# echoing it, and compares with golden/NAME.out.
+golden() {
+  local name=$1 script=$2 line out=$T/$1.out
+  : > "$out"
+  while IFS= read -r line; do
+    case $line in ''|'#'*) continue ;; esac
+    echo "\$ kubectl ${line#K }" >> "$out"
+    (cd "$HERE/golden" && eval "$line") >> "$out" 2>&1
+    local rc=$?
+    [ $rc -ne 0 ] && echo "[exit $rc]" >> "$out"
+  done < "$HERE/golden/$script"
+  normalise < "$out" > "$out.norm"
+  if [ -n "${UPDATE:-}" ]; then
+    cp "$out.norm" "$HERE/golden/$name.out"
+  fi
+  diff -u "$HERE/golden/$name.out" "$out.norm" > "$T/diff" ||
+    fail "output differs from golden/$name.out: $(head -c 1500 "$T/diff")"
+}
+
+run() {
+  local name=$1 fn=$2
+  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return
+  COUNT=$((COUNT + 1))
+  local dir="$ROOT/$COUNT"
+  mkdir -p "$dir"
+  ( T=$dir; set +e; "$fn" ) > "$dir/log" 2>&1
+  local rc=$?
+  if [ -f "$dir/pid" ]; then
+    kill -TERM "$(cat "$dir/pid")" 2>/dev/null
+    sleep 0.2
+    kill -KILL "$(cat "$dir/pid")" 2>/dev/null
+    rm -f "$dir/pid"
+  fi
+  if [ -f "$dir/skip" ]; then
+    echo "SKIP $name: $(cat "$dir/skip")"
+  elif [ $rc -eq 0 ]; then
+    echo "PASS $name"
+  else
+    echo "FAIL $name: $(cat "$dir/why" 2>/dev/null || echo "exited $rc: $(tail -n 3 "$dir/log" | tr '\n' ' ')")"
+  fi
+}
+
+# ---- tests ------------------------------------------------------------------------
+
+t_every_verb_prints_what_kubectl_prints() {
+  start_daemon
+  golden verbs verbs.sh
+}
+
+t_tutorial_lines_make_the_objects_the_tutorial_means() {
+  start_daemon
+  K create ns advanced-policy-demo > /dev/null || fail "create ns"
+  K run --namespace=advanced-policy-demo nginx --replicas=2 --image=nginx > /dev/null || fail "run"
+  K expose --namespace=advanced-policy-demo deployment nginx --port=80 > /dev/null || fail "expose"
+  local d s
+  d=$(api /apis/apps/v1/namespaces/advanced-policy-demo/deployments/nginx)
+  [ "$(jq -r '.spec.replicas, .spec.selector.matchLabels.run, .spec.template.metadata.labels.run, .spec.template.spec.containers[0].image' <<< "$d" | tr '\n' ' ')" = "2 nginx nginx nginx " ] ||
+    fail "deployment: $d"
+  s=$(api /api/v1/namespaces/advanced-policy-demo/services/nginx)
+  [ "$(jq -r '.spec.selector.run, .spec.ports[0].port, .spec.ports[0].targetPort, .metadata.labels.run' <<< "$s" | tr '\n' ' ')" = "nginx 80 80 nginx " ] ||
+    fail "service: $s"
+  K create -f - > "$T/out" 2>&1 <<'YAML' || fail "create -f -: $(cat "$T/out")"
+kind: NetworkPolicy
+apiVersion: networking.k8s.io/v1
+metadata:
+  name: default-deny-ingress
+  namespace: advanced-policy-demo
+spec:
+  podSelector:
+    matchLabels: {}
+  policyTypes:
+  - Ingress
+YAML
+  grep -qx 'networkpolicy.networking.k8s.io/default-deny-ingress created' "$T/out" || fail "create said: $(cat "$T/out")"
+  [ "$(api /apis/networking.k8s.io/v1/namespaces/advanced-policy-demo/networkpolicies/default-deny-ingress | jq -c .spec.policyTypes)" = '["Ingress"]' ] ||
+    fail "policy not stored"
+  K label namespace kube-system name=kube-system > /dev/null || fail "label"
+  [ "$(api /api/v1/namespaces/kube-system | jq -r .metadata.labels.name)" = kube-system ] || fail "label not stored"
+  # the access pod: the command after the image, stdin and tty asked for
+  # (not through K: $! must be the CLI itself, which is then killed)
+  "$T/bin/kubectl" run --namespace=advanced-policy-demo access --image busybox --restart=Never -i -t \
+    --dry-run=none /bin/sh < /dev/null > "$T/out" 2>&1 &
+  local bg=$! i p
+  for i in $(seq 1 60); do
+    p=$(api /api/v1/namespaces/advanced-policy-demo/pods/access)
+    [ "$(jq -r .kind <<< "$p")" = Pod ] && break
+    sleep 0.05
+  done
+  kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
+  [ "$(jq -c '[.metadata.labels.run, .spec.containers[0].args, .spec.containers[0].stdin, .spec.containers[0].tty, .spec.containers[0].image]' <<< "$p")" = '["access",["/bin/sh"],true,true,"busybox"]' ] ||
+    fail "access pod: $p"
+  K delete ns advanced-policy-demo > "$T/out" 2>&1 || fail "delete ns: $(cat "$T/out")"
+  grep -qx 'namespace "advanced-policy-demo" deleted' "$T/out" || fail "delete said $(cat "$T/out")"
+  [ "$(api /api/v1/namespaces/advanced-policy-demo | jq -r .code)" = 404 ] || fail "namespace still there"
+}
+
+t_first_command_starts_the_daemon_and_down_stops_it() {
+  setup_cli
+  K get ns > "$T/out" 2> "$T/err" || fail "get ns: $(cat "$T/err")"
+  [ "$(grep -c 'started the lab daemon' "$T/err")" = 1 ] || fail "stderr: $(cat "$T/err")"
+  [ "$(wc -l < "$T/err")" = 1 ] || fail "more than one line on stderr: $(cat "$T/err")"
+  grep -q '^default ' "$T/out" || fail "no default namespace: $(cat "$T/out")"
+  K get ns > /dev/null 2> "$T/err2" || fail "second get"
+  [ -s "$T/err2" ] && fail "second command said: $(cat "$T/err2")"
+  local pid
+  pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$T/err")
+  echo "$pid" > "$T/pid"
+  "$NETPOL" down > "$T/down" 2>&1 || fail "down: $(cat "$T/down")"
+  grep -q "stopped the lab daemon (pid $pid)" "$T/down" || fail "down said: $(cat "$T/down")"
+  kill -0 "$pid" 2>/dev/null && fail "daemon $pid still runs"
+  rm -f "$T/pid"
+  "$NETPOL" down > "$T/down" 2>&1 || fail "second down failed"
+  grep -q "no lab daemon is running" "$T/down" || fail "second down said: $(cat "$T/down")"
+}
+
+t_real_kubectl_works_with_netpol_kubeconfig() {
+  if [ -z "$KUBECTL" ]; then echo "kubectl is not installed" > "$T/skip"; exit 0; fi
+  start_daemon
+  "$NETPOL" kubeconfig > "$T/kubeconfig" || fail "netpol kubeconfig"
+  rk() { HOME=$T KUBECONFIG=$T/kubeconfig timeout 30 "$KUBECTL" "$@" > "$T/k.out" 2>&1 || fail "kubectl $*: $(head -c 400 "$T/k.out")"; }
+  rk create namespace demo
+  rk create ns advanced-policy-demo
+  rk create -f "$HERE/golden/policies.yaml"
+  grep -q 'access-nginx created' "$T/k.out" || fail "create -f: $(cat "$T/k.out")"
+  rk apply -f "$HERE/golden/apply.yaml"
+  rk apply -f "$HERE/golden/apply-changed.yaml"
+  grep -q 'pod/applied configured' "$T/k.out" || fail "apply: $(cat "$T/k.out")"
+  "$T/bin/kubectl" run nginx -n demo --replicas=2 --image=nginx > /dev/null || fail "netpol run"
+  rk expose deployment nginx -n demo --port=80
+  rk label ns demo team=a
+  for kind in pods deployments services endpoints namespaces networkpolicies; do
+    rk get "$kind" -A
+    rk get "$kind" -A -o yaml
+  done
+  rk get pods -n demo -l run=nginx -o name
+  [ "$(wc -l < "$T/k.out")" = 2 ] || fail "get -l: $(cat "$T/k.out")"
+  rk get ns -l team=a -o name
+  [ "$(cat "$T/k.out")" = namespace/demo ] || fail "get ns -l: $(cat "$T/k.out")"
+  rk delete pod applied
+  rk delete ns demo
+  [ "$(api /api/v1/namespaces/demo | jq -r .code)" = 404 ] || fail "namespace demo still there"
+}
+
+t_kubectl_symlink_runs_the_verbs() {
+  start_daemon
+  [ "$("$T/bin/kubectl" get ns default -o name)" = namespace/default ] || fail "kubectl get"
+  [ "$("$NETPOL" get ns default -o name)" = namespace/default ] || fail "netpol get"
+}
+
+run every_verb_prints_what_kubectl_prints t_every_verb_prints_what_kubectl_prints
+run tutorial_lines_make_the_objects_the_tutorial_means t_tutorial_lines_make_the_objects_the_tutorial_means
+run first_command_starts_the_daemon_and_down_stops_it t_first_command_starts_the_daemon_and_down_stops_it
+run real_kubectl_works_with_netpol_kubeconfig t_real_kubectl_works_with_netpol_kubeconfig
+run kubectl_symlink_runs_the_verbs t_kubectl_symlink_runs_the_verbs
+exit 0
