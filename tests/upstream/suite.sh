@@ -8,13 +8,15 @@
 #   suite.sh [CASE...]        run all cases, or only the named ones
 #   suite.sh --write-model    regenerate model.yaml from the model below
 #
-# Needs bash, jq and awk. NETPOL names the binary (default: build/netpol).
+# Needs bash, jq and awk. NETPOL names the binary (default: build/netpol);
+# JOBS cases run at a time (default: the number of CPUs).
 set -uo pipefail
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 NETPOL=${NETPOL:-$ROOT/build/netpol}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # The model: upstream's namespaces x, y, z with pods a, b, c, each serving
 # ports 80 and 81 over TCP, UDP and SCTP (one container per port/protocol, as
@@ -33,7 +35,7 @@ declare -A NSLABELS POD_LABELS POLICIES MODEL_FILES=()
 
 reset_state() {
   local ns p
-  NSLABELS=(); POD_LABELS=(); POLICIES=()
+  NSLABELS=(); POD_LABELS=(); POLICIES=(); ORDER=()
   for ns in "${NAMESPACES[@]}"; do
     NSLABELS[$ns]="ns=$ns"
     for p in "${PODNAMES[@]}"; do POD_LABELS[$ns/$p]="pod=$p"; done
@@ -102,31 +104,38 @@ set_labels() {
   arr[$key]=$cur
 }
 
-# policy_key FILE: "ns/name" of the single NetworkPolicy in FILE.
+# policy_key FILE: sets KEY to "ns/name" of the single NetworkPolicy in FILE
+# (top-level kind, metadata.name and metadata.namespace at two spaces).
 policy_key() {
-  awk '
-    /^---/ { if (seen) docs++; next }
-    /^kind:/ { kind = $2; seen = 1 }
-    /^metadata:/ { inmeta = 1; next }
-    /^[^ #]/ { inmeta = 0 }
-    inmeta && /^  name:/ { name = $2 }
-    inmeta && /^  namespace:/ { ns = $2 }
-    END {
-      gsub(/"/, "", name); gsub(/"/, "", ns)
-      if (docs > 0 || kind != "NetworkPolicy" || name == "" || ns == "") exit 1
-      print ns "/" name
-    }' "$1"
+  local line kind="" name="" ns="" inmeta=0 docs=0 seen=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in
+      ---*) [ $seen -eq 1 ] && docs=$((docs + 1)); continue ;;
+      kind:*) kind=${line#kind:}; seen=1 ;;
+      metadata:*) inmeta=1; continue ;;
+      "  name:"*) [ $inmeta -eq 1 ] && name=${line#*:} ;;
+      "  namespace:"*) [ $inmeta -eq 1 ] && ns=${line#*:} ;;
+      [!\ \#]*) inmeta=0 ;;
+    esac
+  done < "$1"
+  kind=${kind//[\" ]/}; name=${name//[\" ]/}; ns=${ns//[\" ]/}
+  [ $docs -eq 0 ] && [ "$kind" = NetworkPolicy ] && [ -n "$name" ] && [ -n "$ns" ] || return 1
+  KEY="$ns/$name"
 }
 
-# compare: reads "from to port verdict" lines (the observed flows), then for
-# each expected table a line "== STEP PORT FILE" and the table itself. Prints
-# per table one line "STEP PORT FILE RESULT", RESULT being the number of
-# mismatches or "bad: why" for a malformed table, and after a mismatch the
-# expected and observed tables, indented.
+# compare: the first file holds "from to port verdict" lines (the observed
+# flows, the file named by -v flows); each further file is an expected table, preceded on the command line
+# by step=N port=P. Prints per table one line "STEP PORT FILE RESULT", RESULT
+# being the number of mismatches or "bad: why" for a malformed table, and after
+# a mismatch the expected and observed tables, indented.
 COMPARE_AWK='
   BEGIN { n = split(pods, P, " ") }
-  !tables && $1 != "==" { obs[$3, $1, $2] = $4; next }
-  $1 == "==" { finish(); tables = 1; step = $2; port = $3; file = $4; row = 0; header = 0; bad = ""; next }
+  FILENAME == flows { obs[$3, $1, $2] = $4; next }
+  FNR == 1 {
+    finish()  # the previous table; step and port already name this one
+    tstep = step; tport = port; file = FILENAME; sub(/.*\//, "", file)
+    row = 0; header = 0; bad = ""
+  }
   bad != "" || /^[ \t]*(#|$)/ { next }
   !header {
     if ($1 != "-" || NF != n + 1) { bad = "bad header"; next }
@@ -146,10 +155,10 @@ COMPARE_AWK='
   function finish(   r, i, t, e, o, c, miss) {
     if (file == "") return
     if (bad == "" && row != n) bad = row + 0 " rows, want " n
-    if (bad != "") { print step, port, file, "bad: " bad; file = ""; return }
+    if (bad != "") { print tstep, tport, file, "bad: " bad; file = ""; return }
     for (r = 1; r <= n; r++) for (i = 1; i <= n; i++)
       if (r != i && got(P[r], P[i]) != want[P[r], P[i]]) miss++
-    print step, port, file, miss + 0
+    print tstep, tport, file, miss + 0
     if (miss) for (t = 0; t < 2; t++) {
       printf "    %s:\n    -     ", (t ? "observed (* = differs)" : "expected")
       for (i = 1; i <= n; i++) printf (i < n ? "%-6s" : "%s\n"), P[i]
@@ -165,55 +174,62 @@ COMPARE_AWK='
     }
     file = ""
   }
-  function got(a, b) { return ((port, a, b) in obs) ? obs[port, a, b] : "?" }'
+  function got(a, b) { return ((tport, a, b) in obs) ? obs[tport, a, b] : "?" }'
 
-# Per-case state while replaying: TMP holds generated manifests.
+# TMP holds one work directory per case (WORK: generated manifests, netpol's
+# output) and each case's report; all of it goes on exit.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-trap 'exit 130' INT TERM
+# On a signal, stop the running cases first so that nothing writes into TMP
+# while it is being removed.
+stop() {
+  trap - INT TERM
+  kill $(jobs -p) 2>/dev/null
+  wait
+  exit 130
+}
+trap stop INT TERM
 
 # object_args: sets ARGS to the -f options for the current model and policies.
 # A model file is generated once per distinct label state.
 object_args() {
   local key sig="${NSLABELS[*]}|${POD_LABELS[*]}"
   if [ -z "${MODEL_FILES[$sig]:-}" ]; then
-    MODEL_FILES[$sig]="$TMP/model-${#MODEL_FILES[@]}.yaml"
+    MODEL_FILES[$sig]="$WORK/model-${#MODEL_FILES[@]}.yaml"
     gen_model > "${MODEL_FILES[$sig]}"
   fi
   ARGS=(-f "${MODEL_FILES[$sig]}")
-  for key in $(printf '%s\n' "${!POLICIES[@]}" | sort); do
-    ARGS+=(-f "${POLICIES[$key]}")
-  done
+  for key in "${ORDER[@]}"; do ARGS+=(-f "${POLICIES[$key]}"); done
 }
 
 # probe STEP PORT FILE [STEP PORT FILE...]: one reach call for a run of
 # consecutive expect steps (nothing changes between them); records problems
 # in FIRST and REPORT.
 probe() {
-  local ports="" i port file step out rc res line
+  local ports="" i port file step out rc res line files
   for ((i = 2; i <= $#; i += 3)); do
     port=${!i}
     case ",$ports," in *",$port,"*) ;; *) ports+="${ports:+,}$port" ;; esac
   done
   object_args
-  out=$("$NETPOL" reach "${ARGS[@]}" --ports "$ports" -o json 2>"$TMP/stderr"); rc=$?
+  out=$("$NETPOL" reach "${ARGS[@]}" --ports "$ports" -o json 2>"$WORK/stderr"); rc=$?
   if [ $rc -ne 0 ]; then
     FIRST=${FIRST:-"step $1: netpol reach exited $rc"}
     REPORT+="    step $1: netpol reach --ports $ports exited $rc"$'\n'
-    [ -s "$TMP/stderr" ] && REPORT+=$(sed 's/^/      /' "$TMP/stderr" | head -n 20)$'\n'
+    [ -s "$WORK/stderr" ] && REPORT+=$(sed 's/^/      /' "$WORK/stderr" | head -n 20)$'\n'
     return
   fi
   if ! printf '%s' "$out" | jq -r --arg pods "${PODS[*]}" '
         if (.pods | join(" ")) != $pods then error("pods are \(.pods), want \($pods)") else . end
         | .flows[] | "\(.from) \(.to) \(.port)/\(.protocol) \(if .allowed then "." else "X" end)"' \
-        > "$TMP/flows" 2>"$TMP/stderr"; then
+        > "$WORK/flows" 2>"$WORK/stderr"; then
     FIRST=${FIRST:-"step $1: unreadable reach output"}
-    REPORT+="    step $1: unreadable reach output: $(head -c 300 "$TMP/stderr")"$'\n'
+    REPORT+="    step $1: unreadable reach output: $(head -c 300 "$WORK/stderr")"$'\n'
     return
   fi
+  files=("$WORK/flows")
   for ((i = 1; i <= $#; i += 3)); do
-    printf '== %s %s %s\n' "${!i}" "${@:i+1:1}" "${@:i+2:1}" >> "$TMP/flows"
-    cat "$CASE_DIR/${@:i+2:1}" >> "$TMP/flows"
+    files+=("step=${!i}" "port=${@:i+1:1}" "$CASE_DIR/${@:i+2:1}")
     EXPECTS=$((EXPECTS + 1))
   done
   while IFS= read -r line; do
@@ -227,7 +243,7 @@ probe() {
               REPORT+="    step $step port $port: $res mismatches ($file)"$'\n' ;;
          esac ;;
     esac
-  done < <(awk -v pods="${PODS[*]}" "$COMPARE_AWK" "$TMP/flows")
+  done < <(awk -v pods="${PODS[*]}" -v flows="$WORK/flows" "$COMPARE_AWK" "${files[@]}")
 }
 
 # reject STEP FILE: netpol must refuse the current objects plus FILE: exit 1,
@@ -235,12 +251,12 @@ probe() {
 reject() {
   local step=$1 file=$2 out rc
   object_args
-  out=$("$NETPOL" reach "${ARGS[@]}" -f "$CASE_DIR/$file" --ports 80/TCP -o json 2>"$TMP/stderr"); rc=$?
+  out=$("$NETPOL" reach "${ARGS[@]}" -f "$CASE_DIR/$file" --ports 80/TCP -o json 2>"$WORK/stderr"); rc=$?
   if [ $rc -ne 1 ] || [ -n "$out" ] ||
-     ! grep -Eq "$(basename "$file"):[0-9]+:[0-9]+: error" "$TMP/stderr"; then
+     ! grep -Eq "$(basename "$file"):[0-9]+:[0-9]+: error" "$WORK/stderr"; then
     FIRST=${FIRST:-"step $step: $file was not rejected as invalid"}
     REPORT+="    step $step: reject $file: exit $rc, ${#out} bytes on stdout"$'\n'
-    [ -s "$TMP/stderr" ] && REPORT+=$(sed 's/^/      /' "$TMP/stderr" | head -n 10)$'\n'
+    [ -s "$WORK/stderr" ] && REPORT+=$(sed 's/^/      /' "$WORK/stderr" | head -n 10)$'\n'
   fi
   EXPECTS=$((EXPECTS + 1))
 }
@@ -248,8 +264,8 @@ reject() {
 # run_case DIR: replays DIR/steps from the base model; prints PASS or FAIL.
 run_case() {
   CASE_DIR=$1
-  local cname step=0 line act pending=() key f lineno=0 i w
-  cname=$(basename "$CASE_DIR")
+  local cname step=0 line act pending=() f lineno=0 i w
+  cname=${CASE_DIR##*/}
   FIRST="" REPORT="" EXPECTS=0 ERR=""
   reset_state
   if [ ! -f "$CASE_DIR/steps" ]; then
@@ -268,15 +284,21 @@ run_case() {
       apply)
         f="$CASE_DIR/${w[1]:-}"
         if [ ${#w[@]} -ne 2 ] || [ ! -f "$f" ]; then ERR="apply needs one existing file"
-        elif ! key=$(policy_key "$f"); then ERR="${w[1]}: want exactly one NetworkPolicy with name and namespace"
-        else POLICIES[$key]=$f; fi ;;
+        elif ! policy_key "$f"; then ERR="${w[1]}: want exactly one NetworkPolicy with name and namespace"
+        else
+          [ -n "${POLICIES[$KEY]+x}" ] || ORDER+=("$KEY")
+          POLICIES[$KEY]=$f
+        fi ;;
       reject)
         if [ ${#w[@]} -ne 2 ] || [ ! -f "$CASE_DIR/${w[1]}" ]; then ERR="reject needs one existing file"
         else reject "$step" "${w[1]}"; fi ;;
       delete)
         if [ ${#w[@]} -ne 3 ] || [ "${w[1]}" != networkpolicy ]; then ERR="usage: delete networkpolicy NS/NAME"
         elif [ -z "${POLICIES[${w[2]}]+x}" ]; then ERR="no policy ${w[2]} to delete"
-        else unset "POLICIES[${w[2]}]"; fi ;;
+        else
+          unset "POLICIES[${w[2]}]"
+          for i in "${!ORDER[@]}"; do [ "${ORDER[i]}" != "${w[2]}" ] || unset "ORDER[i]"; done
+        fi ;;
       label)
         if [ ${#w[@]} -lt 4 ]; then ERR="usage: label pod NS/NAME k=v... | label ns NAME k=v..."
         elif [ "${w[1]}" = pod ]; then set_labels POD_LABELS "${w[2]}" "${w[@]:3}"
@@ -287,7 +309,7 @@ run_case() {
         else
           for ((i = 1; i < ${#w[@]}; i += 2)); do
             if [[ ! ${w[i]} =~ ^[0-9]+/(TCP|UDP|SCTP)$ ]]; then ERR="bad port ${w[i]}"
-            elif [ ! -f "$CASE_DIR/${w[i+1]}" ]; then ERR="missing table ${w[i+1]}"
+            elif [ ! -s "$CASE_DIR/${w[i+1]}" ]; then ERR="missing or empty table ${w[i+1]}"
             else pending+=("$step" "${w[i]}" "${w[i+1]}"); fi
           done
         fi ;;
@@ -299,7 +321,7 @@ run_case() {
   done < "$CASE_DIR/steps"
   [ ${#pending[@]} -gt 0 ] && probe "${pending[@]}"
   [ $EXPECTS -gt 0 ] || FIRST=${FIRST:-"no expect step"}
-  grep -q "\`$cname\`" "$HERE/CASES.md" 2>/dev/null || FIRST=${FIRST:-"not listed in CASES.md"}
+  [[ $CASES_MD == *"\`$cname\`"* ]] || FIRST=${FIRST:-"not listed in CASES.md"}
   if [ -n "$FIRST" ]; then
     echo "FAIL $cname: $FIRST"
     [ -n "$REPORT" ] && printf '%s' "$REPORT"
@@ -309,7 +331,7 @@ run_case() {
 }
 
 main() {
-  local failed=0 d dirs=()
+  local failed=0 d dirs=() n=0 i running=0
   if [ "${1:-}" = --write-model ]; then
     reset_state; gen_model > "$HERE/model.yaml"; return 0
   fi
@@ -322,13 +344,23 @@ main() {
     echo "FAIL upstream: no netpol binary at $NETPOL"
     return 1
   fi
+  CASES_MD=$(cat "$HERE/CASES.md" 2>/dev/null)
   if [ $# -gt 0 ]; then
     for d in "$@"; do dirs+=("$HERE/cases/${d%/}"); done
   else
-    dirs=("$HERE"/cases/*/)
+    for d in "$HERE"/cases/*; do [ -d "$d" ] && dirs+=("$d"); done
   fi
+  # Cases are independent: run JOBS at a time, print their reports in order.
   for d in "${dirs[@]}"; do
-    run_case "${d%/}" || failed=1
+    n=$((n + 1))
+    ( trap - EXIT INT TERM; WORK="$TMP/$n"; mkdir -p "$WORK"; run_case "${d%/}" > "$TMP/$n.out" ) &
+    running=$((running + 1))
+    if [ $running -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+  done
+  wait
+  for ((i = 1; i <= n; i++)); do
+    cat "$TMP/$i.out"
+    grep -q '^PASS ' "$TMP/$i.out" || failed=1
   done
   return $failed
 }
