@@ -3,13 +3,14 @@
 #   make check      install dependencies, build, run every test
 #   make demo       install dependencies, build, run the tutorial
 #   make bench      benchmarks (never part of check)
+#   make conformance  the upstream NetworkPolicy e2e cases on real traffic (also in check)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_SECONDS ?= 10
 
-.PHONY: all setup build build-asan build-fuzz check demo bench clean
+.PHONY: all setup build build-asan build-fuzz check demo bench conformance clean
 
 all: build
 
@@ -44,6 +45,9 @@ demo: build
 
 bench: build
 	@bench/run.sh
+
+conformance: build
+	@NETPOL=$(CURDIR)/$(BUILD)/netpol tests/conformance/suite.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -3,6 +3,7 @@
 #include "daemon/commands.h"
 #include "kubectl/commands.h"
 #include "agent/commands.h"
+#include "demo/commands.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static const struct command commands[] = {
 #include "daemon/commands.inc"
 #include "kubectl/commands.inc"
 #include "agent/commands.inc"
+#include "demo/commands.inc"
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,1 @@
+/* demo verbs for the netpol dispatch table (src/cli/main.c). */
