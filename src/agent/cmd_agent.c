@@ -1,6 +1,7 @@
 /* netpol agent: the node agent (see src/agent/agent.h). */
 #include "agent.h"
 #include "commands.h"
+#include "lab/lab.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -54,19 +55,6 @@ struct agent_args {
 	bool cut;
 };
 
-/* as lab_name_valid (src/lab): 1-20 of [a-z0-9]; not linked from there,
- * the agent needs nothing else of the lab runtime */
-static bool lab_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 1 || n > 20)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return true;
-}
-
 static int parse_args(int argc, char **argv, struct agent_args *a)
 {
 	static const struct option longopts[] = {
@@ -96,8 +84,8 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
 		default: usage(stderr); return 64;
 		}
 	}
-	if (optind < argc || !lab_name_ok(a->lab)) {
-		if (!lab_name_ok(a->lab))
+	if (optind < argc || !lab_name_valid(a->lab)) {
+		if (!lab_name_valid(a->lab))
 			fprintf(stderr, "netpol agent: bad lab name \"%s\": 1-20 of [a-z0-9]\n", a->lab);
 		usage(stderr);
 		return 64;

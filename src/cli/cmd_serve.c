@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "api/api.h"
 #include "daemon/daemon.h"
+#include "lab/lab.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -58,18 +59,6 @@ static void usage(FILE *f)
 		"  -v, --verbose        log every request to stderr\n");
 }
 
-/* [a-z0-9]{1,20}, as src/lab requires. */
-static bool lab_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 20)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
-			return false;
-	return true;
-}
-
 static int parse_args(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option longopts[] = {
@@ -104,7 +93,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind < argc || o->history < 0 || !lab_name_ok(o->lab)) {
+	if (optind < argc || o->history < 0 || !lab_name_valid(o->lab)) {
 		usage(stderr);
 		return -1;
 	}

@@ -11,19 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/hash.h"
 #include "lab/lab_internal.h"
 
 /* FNV-1a: short, stable names for kernel objects (interface names must fit
  * IFNAMSIZ) derived from long Kubernetes names. */
 uint64_t lab_hash64(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return fnv1a64(s);
 }
 
 int64_t lab_now_ms(void)

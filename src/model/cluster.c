@@ -1,6 +1,7 @@
 /* cluster: the set of objects netpol reasons about, and cluster_finish,
  * which fills in what the API server and controllers would have added
  * (Deployment pods, implicit Namespaces, the metadata.name label). */
+#include "util/hash.h"
 #include "model.h"
 
 #include <errno.h>
@@ -169,18 +170,11 @@ struct np_policy *cluster_find_policy(const struct np_cluster *c, const char *ns
 
 /* ---- deployment pods ---------------------------------------------------------- */
 
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= FNV_PRIME;
-	}
+	h = fnv1a64_update(h, s);
 	/* A separator byte, so ("ab","c") and ("a","bc") hash differently. */
-	h ^= 0xff;
-	return h * FNV_PRIME;
+	return (h ^ 0xff) * FNV1A64_PRIME;
 }
 
 static void encode_name(uint64_t h, char *out, size_t n)
@@ -201,7 +195,7 @@ int deployment_template_hash(const struct np_deployment *d, char out[11])
 	char *labels = labels_to_string(&d->template_labels);
 	if (!labels)
 		return -ENOMEM;
-	uint64_t h = fnv1a(FNV_OFFSET, d->meta.name);
+	uint64_t h = fnv1a(FNV1A64_OFFSET, d->meta.name);
 	h = fnv1a(h, labels);
 	free(labels);
 	for (size_t i = 0; i < d->nports; i++) {
@@ -218,7 +212,7 @@ void deployment_replica_suffix(const struct np_deployment *d, const char *hash, 
 			       int attempt, char out[6])
 {
 	char num[32];
-	uint64_t h = fnv1a(FNV_OFFSET, d->meta.namespace);
+	uint64_t h = fnv1a(FNV1A64_OFFSET, d->meta.namespace);
 	h = fnv1a(h, d->meta.name);
 	h = fnv1a(h, hash);
 	snprintf(num, sizeof(num), "%ld/%d", index, attempt);

@@ -6,6 +6,7 @@
  * ten policies use is computed and maintained once; the dataplane later
  * builds one kernel set per pset. After -ENOMEM from any upkeep call the
  * index is incomplete and the engine must be rebuilt (fail closed). */
+#include "util/hash.h"
 #include "policy_internal.h"
 
 #include <errno.h>
@@ -72,9 +73,7 @@ static size_t hash_key(const struct hmap *m, const void *key)
 {
 	uint64_t h;
 	if (m->strkeys) {
-		h = 1469598103934665603ULL;     /* FNV-1a */
-		for (const unsigned char *s = key; *s; s++)
-			h = (h ^ *s) * 1099511628211ULL;
+		h = fnv1a64(key);
 	} else {
 		h = (uint64_t)(uintptr_t)key;   /* a 64-bit finaliser */
 		h ^= h >> 33;

@@ -1,5 +1,6 @@
 /* util: strings, hashing, a small map and the canonical forms that let a
  * program read back from the kernel compare equal to a compiled one. */
+#include "util/hash.h"
 #include "nft_internal.h"
 
 #include <ctype.h>
@@ -85,12 +86,7 @@ bool nft_str_eq(const char *a, const char *b)
  * restarted agent recognises its sets by name). */
 uint64_t nft_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return fnv1a64(s);
 }
 
 char *nft_comment(const char *s)
