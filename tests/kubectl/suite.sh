@@ -210,9 +210,55 @@ t_kubectl_symlink_runs_the_verbs() {
   [ "$("$NETPOL" get ns default -o name)" = namespace/default ] || fail "netpol get"
 }
 
+# A daemon with a real node (no agent: no policy here), for the verbs that
+# need running pods: exec, logs, run -i --rm.
+start_node_daemon() {
+  setup_cli
+  unset NETPOL_SERVE_FLAGS
+  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" \
+    --lab "$NETPOL_LAB" --no-agent > "$T/state/daemon.log" 2>&1 &
+  echo $! > "$T/pid"
+  local i
+  for i in $(seq 1 100); do
+    curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  fail "daemon did not answer within 5s"
+}
+
+# wait_phase POD PHASE: up to 10 s
+wait_phase() {
+  local i
+  for i in $(seq 1 100); do
+    [ "$(api "/api/v1/namespaces/default/pods/$1" | jq -r .status.phase)" = "$2" ] && return 0
+    sleep 0.1
+  done
+  fail "pod $1 never reached $2: $(api "/api/v1/namespaces/default/pods/$1" | jq -c .status)"
+}
+
+t_exec_logs_and_run_rm_work_on_real_pods() {
+  start_node_daemon
+  K run web --image=nginx > /dev/null || fail "run web"
+  wait_phase web Running
+  [ "$(K exec web -- hostname)" = web ] || fail "exec hostname: $(K exec web -- hostname 2>&1)"
+  K exec web -- sh -c 'exit 3'
+  [ $? -eq 3 ] || fail "exec did not pass the exit status on"
+  [ "$(echo 'echo from-stdin' | K exec -i web -- sh)" = from-stdin ] || fail "exec -i"
+  K run talker --image=busybox --restart=Never -- sh -c 'echo hello from talker' > /dev/null || fail "run talker"
+  wait_phase talker Succeeded
+  [ "$(K logs talker)" = "hello from talker" ] || fail "logs: $(K logs talker 2>&1)"
+  out=$(printf 'echo $((6*7))\nexit\n' | K run tmp --rm -i --image=busybox 2>&1)
+  echo "$out" | grep -qx 42 || fail "run --rm -i: $out"
+  echo "$out" | grep -q 'pod "tmp" deleted' || fail "run --rm did not delete: $out"
+  "$NETPOL" down > /dev/null 2>&1 || fail "netpol down"
+  rm -f "$T/pid"
+  [ -z "$(ip netns list | grep "^$NETPOL_LAB-")" ] || fail "namespaces left: $(ip netns list | grep "^$NETPOL_LAB-")"
+}
+
 run every_verb_prints_what_kubectl_prints t_every_verb_prints_what_kubectl_prints
 run tutorial_lines_make_the_objects_the_tutorial_means t_tutorial_lines_make_the_objects_the_tutorial_means
 run first_command_starts_the_daemon_and_down_stops_it t_first_command_starts_the_daemon_and_down_stops_it
 run real_kubectl_works_with_netpol_kubeconfig t_real_kubectl_works_with_netpol_kubeconfig
 run kubectl_symlink_runs_the_verbs t_kubectl_symlink_runs_the_verbs
+run exec_logs_and_run_rm_work_on_real_pods t_exec_logs_and_run_rm_work_on_real_pods
 exit 0
