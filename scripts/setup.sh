@@ -9,7 +9,7 @@ pkgs=(
   libnftables-dev nftables libmnl-dev iproute2 conntrack
   clang libclang-rt-14-dev      # libFuzzer targets
   nginx dnsmasq-base dpkg-dev   # lab images; busybox is built from source
-  jq bc                         # JSON in tests and the demo; bench arithmetic
+  jq bc iperf3                  # JSON in tests and the demo; bench arithmetic and bandwidth
 )
 
 missing=()

@@ -34,7 +34,8 @@ static int meta_cmp(const struct np_meta *a, const struct np_meta *b)
 	return c ? c : strcmp(a->name ? a->name : "", b->name ? b->name : "");
 }
 
-/* Evaluates to the object with that namespace/name, or NULL. */
+/* Evaluates to the object with that namespace/name, or NULL (a scan: for
+ * short lists that are not the cluster's). */
 #define LIST_FIND(arr, n, ns, nm)                                             \
 	({                                                                    \
 		__typeof__(*(arr)) found_ = NULL;                             \
@@ -42,6 +43,139 @@ static int meta_cmp(const struct np_meta *a, const struct np_meta *b)
 			if (meta_is(&(arr)[i_]->meta, (ns), (nm)))             \
 				found_ = (arr)[i_];                           \
 		found_;                                                       \
+	})
+
+/* ---- name index ------------------------------------------------------------
+ * One open-addressing table per kind: hash of namespace/name -> position in
+ * the list. The lists are public and edited in place by others (entries
+ * replaced, removed with memmove, sorted), so the table is a hint checked
+ * on every use: positions past its end are indexed on the next lookup, a
+ * shorter list or a slot naming another object means it is stale, and it
+ * is rebuilt from the list. Adding only goes through cluster_add_*. */
+
+#define INDEX_EMPTY SIZE_MAX
+
+struct name_slot {
+	uint64_t hash;
+	size_t pos;
+};
+
+struct name_index {
+	struct name_slot *slots;
+	size_t cap;                /* power of two, or 0 */
+	size_t indexed;            /* list entries [0, indexed) are in slots */
+};
+
+enum { IDX_NAMESPACES, IDX_PODS, IDX_DEPLOYMENTS, IDX_SERVICES, IDX_POLICIES, IDX_N };
+
+struct cluster_index {
+	struct name_index kinds[IDX_N];
+};
+
+static uint64_t name_hash(const char *ns, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = ns ? ns : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (const char *p = name ? name : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static void index_put(struct name_index *x, uint64_t h, size_t pos)
+{
+	size_t i = (size_t)h & (x->cap - 1);
+	while (x->slots[i].pos != INDEX_EMPTY)
+		i = (i + 1) & (x->cap - 1);
+	x->slots[i] = (struct name_slot){h, pos};
+}
+
+/* Indexes entries [x->indexed, n) (all of them when reset); -ENOMEM. */
+static int index_catch_up(struct name_index *x, struct np_meta *const *metas, size_t n,
+			  bool reset)
+{
+	if (reset)
+		x->indexed = 0;
+	size_t cap = x->cap ? x->cap : 64;
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	if (cap != x->cap || reset) {
+		struct name_slot *s = malloc(cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		for (size_t i = 0; i < cap; i++)
+			s[i].pos = INDEX_EMPTY;
+		free(x->slots);
+		x->slots = s;
+		x->cap = cap;
+		x->indexed = 0;
+	}
+	for (; x->indexed < n; x->indexed++)
+		index_put(x, name_hash(metas[x->indexed]->namespace, metas[x->indexed]->name),
+			  x->indexed);
+	return 0;
+}
+
+/* The position of ns/name in the list, INDEX_EMPTY when absent, or
+ * INDEX_EMPTY - 1 when the index is stale (the caller rebuilds it). */
+static size_t index_probe(const struct name_index *x, struct np_meta *const *metas, size_t n,
+			  const char *ns, const char *name)
+{
+	uint64_t h = name_hash(ns, name);
+	for (size_t i = (size_t)h & (x->cap - 1); x->slots[i].pos != INDEX_EMPTY;
+	     i = (i + 1) & (x->cap - 1)) {
+		if (x->slots[i].hash != h)
+			continue;
+		size_t pos = x->slots[i].pos;
+		if (pos < n && meta_is(metas[pos], ns, name))
+			return pos;
+		if (pos >= n || name_hash(metas[pos]->namespace, metas[pos]->name) != h)
+			return INDEX_EMPTY - 1;
+	}
+	return INDEX_EMPTY;
+}
+
+/* metas: the list's objects seen through their leading meta (every kind
+ * starts with struct np_meta meta). Falls back to a scan when the index
+ * cannot be built (out of memory). */
+static size_t index_find(const struct np_cluster *c, int kind, struct np_meta *const *metas,
+			 size_t n, const char *ns, const char *name)
+{
+	struct np_cluster *mc = (struct np_cluster *)c; /* the index is a cache */
+	if (!mc->index && !(mc->index = calloc(1, sizeof(*mc->index))))
+		goto scan;
+	struct name_index *x = &mc->index->kinds[kind];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (index_catch_up(x, metas, n, attempt > 0 || n < x->indexed) < 0)
+			goto scan;
+		size_t pos = index_probe(x, metas, n, ns, name);
+		if (pos != INDEX_EMPTY - 1)
+			return pos;
+	}
+scan:
+	for (size_t i = 0; i < n; i++)
+		if (meta_is(metas[i], ns, name))
+			return i;
+	return INDEX_EMPTY;
+}
+
+static void index_free(struct cluster_index *ix)
+{
+	if (!ix)
+		return;
+	for (int k = 0; k < IDX_N; k++)
+		free(ix->kinds[k].slots);
+	free(ix);
+}
+
+/* Evaluates to the object with that namespace/name, or NULL. The cast is
+ * sound: every kind starts with its struct np_meta. */
+#define LIST_FIND_IDX(c, kind, arr, n, ns, nm)                                \
+	({                                                                    \
+		size_t pos_ = index_find((c), (kind), (struct np_meta *const *)(void *)(arr), \
+					 (n), (ns), (nm));                    \
+		pos_ == INDEX_EMPTY ? NULL : (arr)[pos_];                     \
 	})
 
 /* Appends obj; evaluates to 0 or -ENOMEM (the array is unchanged then). */
@@ -57,10 +191,10 @@ static int meta_cmp(const struct np_meta *a, const struct np_meta *b)
 		r_;                                                           \
 	})
 
-#define LIST_ADD(arr, n, obj)                                                 \
+#define LIST_ADD(c, kind, arr, n, obj)                                        \
 	({                                                                    \
 		int ra_ = !(obj)->meta.name ? -EINVAL : 0;                    \
-		if (!ra_ && LIST_FIND(arr, n, (obj)->meta.namespace, (obj)->meta.name)) \
+		if (!ra_ && LIST_FIND_IDX(c, kind, arr, n, (obj)->meta.namespace, (obj)->meta.name)) \
 			ra_ = -EEXIST;                                        \
 		if (!ra_)                                                     \
 			ra_ = LIST_PUSH(arr, n, obj);                         \
@@ -109,6 +243,7 @@ void cluster_free(struct np_cluster *c)
 	free(c->services);
 	free(c->policies);
 	free(c->files);
+	index_free(c->index);
 	free(c);
 }
 
@@ -130,42 +265,42 @@ const char *cluster_intern_file(struct np_cluster *c, const char *name)
 
 int cluster_add_namespace(struct np_cluster *c, struct np_namespace *ns)
 {
-	return LIST_ADD(c->namespaces, c->nnamespaces, ns);
+	return LIST_ADD(c, IDX_NAMESPACES, c->namespaces, c->nnamespaces, ns);
 }
 
 int cluster_add_pod(struct np_cluster *c, struct np_pod *pod)
 {
-	return LIST_ADD(c->pods, c->npods, pod);
+	return LIST_ADD(c, IDX_PODS, c->pods, c->npods, pod);
 }
 
 int cluster_add_deployment(struct np_cluster *c, struct np_deployment *d)
 {
-	return LIST_ADD(c->deployments, c->ndeployments, d);
+	return LIST_ADD(c, IDX_DEPLOYMENTS, c->deployments, c->ndeployments, d);
 }
 
 int cluster_add_service(struct np_cluster *c, struct np_service *s)
 {
-	return LIST_ADD(c->services, c->nservices, s);
+	return LIST_ADD(c, IDX_SERVICES, c->services, c->nservices, s);
 }
 
 int cluster_add_policy(struct np_cluster *c, struct np_policy *p)
 {
-	return LIST_ADD(c->policies, c->npolicies, p);
+	return LIST_ADD(c, IDX_POLICIES, c->policies, c->npolicies, p);
 }
 
 struct np_namespace *cluster_find_namespace(const struct np_cluster *c, const char *name)
 {
-	return LIST_FIND(c->namespaces, c->nnamespaces, NULL, name);
+	return LIST_FIND_IDX(c, IDX_NAMESPACES, c->namespaces, c->nnamespaces, NULL, name);
 }
 
 struct np_pod *cluster_find_pod(const struct np_cluster *c, const char *ns, const char *name)
 {
-	return LIST_FIND(c->pods, c->npods, ns, name);
+	return LIST_FIND_IDX(c, IDX_PODS, c->pods, c->npods, ns, name);
 }
 
 struct np_policy *cluster_find_policy(const struct np_cluster *c, const char *ns, const char *name)
 {
-	return LIST_FIND(c->policies, c->npolicies, ns, name);
+	return LIST_FIND_IDX(c, IDX_POLICIES, c->policies, c->npolicies, ns, name);
 }
 
 /* ---- deployment pods ---------------------------------------------------------- */
