@@ -16,6 +16,8 @@
 
 #define HOST_IP "203.0.113.2"   /* the node's address toward the world */
 #define INTERACTIVE_RESTART_MS 1000
+/* Calico's pod IP request, honoured so that tests can pin addresses. */
+#define DAEMON_ANN_IPADDRS "cni.projectcalico.org/ipAddrs"
 
 void klog(struct kubelet *k, enum api_log_level level, const char *fmt, ...)
 {
@@ -202,11 +204,49 @@ static void read_ifname(struct kpod *kp)
 	json_decref(j);
 }
 
+/* Calico's way to ask for a pod address: the annotation holds a JSON list
+ * with one IPv4 address (the lab has no pod IPv6). Returns 0 with *ip
+ * pointing into *arr, the parsed list the caller frees (NULL when there is
+ * no annotation), or -EINVAL
+ * with msg saying why the request cannot be met. The address must also be
+ * free in the lab's IPAM: tried here (and given back at once) so that the
+ * pod fails with a message naming the address, not as an image error. */
+static int requested_ip(struct kubelet *k, json_t *pod, json_t **arr, const char **ip,
+			char *msg, size_t len)
+{
+	const char *text = annotation(pod, DAEMON_ANN_IPADDRS);
+	struct in_addr a;
+	int err;
+	*ip = NULL;
+	if (!text)
+		return 0;
+	*arr = json_loads(text, JSON_DECODE_ANY, NULL);
+	const char *s = json_string_value(json_array_get(*arr, 0));
+	if (!json_is_array(*arr) || json_array_size(*arr) != 1 || !s ||
+	    inet_pton(AF_INET, s, &a) != 1) {
+		snprintf(msg, len, "annotation %s: want a list of one IPv4 address, like "
+			 "'[\"198.18.1.1\"]', got '%s'", DAEMON_ANN_IPADDRS, text);
+		return -EINVAL;
+	}
+	err = lab_ipam_reserve(lab_ipam(k->lab), s);
+	if (err < 0) {
+		snprintf(msg, len, "annotation %s: address %s %s", DAEMON_ANN_IPADDRS, s,
+			 err == -EEXIST ? "is already in use" : "is not in the pod range " LAB_POD_CIDR);
+		return -EINVAL;
+	}
+	lab_ipam_release(lab_ipam(k->lab), s);
+	*ip = s;
+	return 0;
+}
+
 static void start_pod(struct kubelet *k, struct kpod *kp, json_t *pod)
 {
 	struct diag_list dl = {0};
 	struct lab_pod_spec spec;
 	struct spec_buf b;
+	json_t *ips = NULL;
+	const char *ip = NULL;
+	char msg[300];
 	int err;
 	daemon_now(kp->start_time, sizeof(kp->start_time));
 	kp->lp = lab_pod_find(k->lab, kp->ns, kp->name);
@@ -217,12 +257,23 @@ static void start_pod(struct kubelet *k, struct kpod *kp, json_t *pod)
 	}
 	if (kp->dns) {
 		err = lab_dns_create(k->lab, kp->name, &kp->lp, &dl);
+	} else if (requested_ip(k, pod, &ips, &ip, msg, sizeof(msg)) < 0) {
+		free(kp->reason);
+		free(kp->message);
+		kp->reason = strdup("FailedCreatePodSandBox");
+		kp->message = strdup(msg);
+		klog(k, API_LOG_WARNING, "pod %s/%s: %s", kp->ns, kp->name, msg);
+		json_decref(ips);
+		return;
 	} else {
 		err = build_spec(pod, kp, &spec, &b);
-		if (err == 0)
+		if (err == 0) {
+			spec.ip = ip;
 			err = lab_pod_create(k->lab, &spec, &kp->lp, &dl);
+		}
 		spec_buf_clear(&b);
 	}
+	json_decref(ips);
 	if (err < 0) {
 		set_failure(kp, err == -EINVAL ? "ErrImagePull" : "CreateContainerError", &dl, err);
 		klog(k, API_LOG_WARNING, "pod %s/%s: %s", kp->ns, kp->name, kp->message);

@@ -2,6 +2,7 @@
  *
  *   netpol-probe serve [PORT...]
  *   netpol-probe connect HOST PORT [--protocol tcp|udp|sctp] [--timeout SECONDS]
+ *   netpol-probe batch [--timeout SECONDS] < "NETNS HOST PORT PROTO" lines
  *
  * What "reached" means, per protocol (connect exits 0 when reached, 1 when
  * not, 2 on a usage error):
@@ -17,6 +18,13 @@
  *         needed (these kernels have none: the probe uses raw sockets).
  * On success the server's name (its hostname: the pod's name) goes to
  * stdout, so tests can see which replica behind a Service answered.
+ *
+ * batch runs many probes at once, each from its own network namespace (a
+ * name under /run/netns, "-" for the caller's): every socket is opened
+ * inside its namespace (setns, then back) and all of them wait together,
+ * so a run costs one timeout however many probes are denied. It prints
+ * each input line followed by " 1" (reached) or " 0", in input order, and
+ * exits 0 (2 on a bad line or namespace). Needs CAP_SYS_ADMIN.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,10 +32,13 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,9 +83,14 @@ static void not_reached(const struct target *t, const char *why)
 	fprintf(stderr, "netpol-probe: %s:%s/%s: %s\n", t->host, t->port, t->proto, why);
 }
 
+/* batch mode: answers are verdicts only, names are not printed. */
+static int quiet;
+
 /* Prints the server's name from a "...\nNAME\n" answer. */
 static void print_server(const char *buf, size_t len)
 {
+	if (quiet)
+		return;
 	const char *nl = memchr(buf, '\n', len);
 	const char *name = nl ? nl + 1 : buf;
 	size_t n = len - (size_t)(name - buf);
@@ -250,8 +266,247 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: netpol-probe serve [PORT...]\n"
 			"       netpol-probe connect HOST PORT [--protocol tcp|udp|sctp] "
-			"[--timeout SECONDS]\n");
+			"[--timeout SECONDS]\n"
+			"       netpol-probe batch [--timeout SECONDS] < NETNS HOST PORT PROTO lines\n");
 	return 2;
+}
+
+/* ---- batch --------------------------------------------------------------- */
+
+enum { B_TCP, B_UDP, B_SCTP };
+
+struct bprobe {
+	char *line;
+	struct target t;
+	int kind;
+	int fd;
+	int result;             /* -1 pending, 0 not reached, 1 reached */
+	uint16_t sport, dport;
+	uint32_t tag;
+	char msg[64];
+	int len;
+};
+
+struct bnetns {
+	char name[128];
+	int fd;
+};
+
+/* The fd of /run/netns/NAME, opened once per name ("-": -2, the caller's). */
+static int netns_fd(struct bnetns *ns, size_t *n, const char *name)
+{
+	char path[256];
+
+	if (strcmp(name, "-") == 0)
+		return -2;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(ns[i].name, name) == 0)
+			return ns[i].fd;
+	if (*n == 256 || strlen(name) >= sizeof(ns->name))
+		return -1;
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	ns[*n].fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ns[*n].fd < 0)
+		return -1;
+	snprintf(ns[*n].name, sizeof(ns->name), "%s", name);
+	return ns[(*n)++].fd;
+}
+
+/* Opens b's socket (in the current namespace) and sends its first packet.
+ * A local failure is a verdict at once: not reached. */
+static void bprobe_start(struct bprobe *b)
+{
+	int type = b->kind == B_TCP ? SOCK_STREAM : b->kind == B_UDP ? SOCK_DGRAM : SOCK_RAW;
+	uint8_t pkt[256];
+	size_t len;
+
+	b->fd = socket(b->t.addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       b->kind == B_SCTP ? IPPROTO_SCTP : 0);
+	if (b->fd < 0) {
+		b->result = 0;
+		return;
+	}
+	if (b->kind != B_TCP)
+		want_errors(b->fd, b->t.addr.ss_family);
+	if (connect(b->fd, (struct sockaddr *)&b->t.addr, b->t.len) < 0) {
+		if (b->kind != B_TCP || errno != EINPROGRESS)
+			b->result = 0;
+		return;
+	}
+	if (b->kind == B_UDP) {
+		b->len = snprintf(b->msg, sizeof(b->msg), "netpol-probe %08x", probe_random32());
+		if (send(b->fd, b->msg, (size_t)b->len, 0) < 0)
+			b->result = 0;
+	} else if (b->kind == B_SCTP) {
+		b->sport = (uint16_t)(32768 + probe_random32() % 28000);
+		b->dport = (uint16_t)atoi(b->t.port);
+		b->tag = probe_random32() | 1;
+		len = sctp_build_init(pkt, b->sport, b->dport, b->tag, probe_random32());
+		if (send(b->fd, pkt, len, 0) < 0)
+			b->result = 0;
+	} else {
+		b->result = 1;  /* connected at once (a local address) */
+	}
+}
+
+/* b's socket is readable or writable: a verdict, or still pending. */
+static void bprobe_step(struct bprobe *b, short revents)
+{
+	uint8_t buf[2048];
+	int err = 0;
+	socklen_t elen = sizeof(err);
+	ssize_t n;
+	size_t off = 0;
+
+	if (b->kind == B_TCP) {
+		if (getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err)
+			b->result = 0;
+		else if (revents & POLLOUT)
+			b->result = 1;
+		return;
+	}
+	n = recv(b->fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			b->result = 0;
+		return;
+	}
+	if (b->kind == B_UDP) {
+		if (n >= b->len && memcmp(buf, b->msg, (size_t)b->len) == 0)
+			b->result = 1;
+		return;
+	}
+	if (b->t.addr.ss_family == AF_INET && n > 0)
+		off = (size_t)(buf[0] & 0x0f) * 4;
+	if ((size_t)n > off) {
+		int ans = sctp_answer(buf + off, (size_t)n - off, b->sport, b->dport, b->tag);
+		if (ans >= 0)
+			b->result = ans;
+	}
+}
+
+/* Parses "NETNS HOST PORT PROTO", enters NETNS and starts the probe. */
+static int bprobe_open(struct bprobe *b, char *line, struct bnetns *ns, size_t *nns, int self)
+{
+	char *save = NULL, *netns, *proto;
+	int fd;
+
+	b->line = line;
+	b->result = -1;
+	b->fd = -1;
+	netns = strtok_r(line, " \t\n", &save);
+	b->t.host = strtok_r(NULL, " \t\n", &save);
+	b->t.port = strtok_r(NULL, " \t\n", &save);
+	proto = strtok_r(NULL, " \t\n", &save);
+	if (!proto || strtok_r(NULL, " \t\n", &save) || atoi(b->t.port) < 1 ||
+	    atoi(b->t.port) > 65535)
+		return -1;
+	b->t.proto = proto;
+	b->kind = strcasecmp(proto, "tcp") == 0 ? B_TCP : strcasecmp(proto, "udp") == 0 ? B_UDP
+		: strcasecmp(proto, "sctp") == 0 ? B_SCTP : -1;
+	if (b->kind < 0 || resolve(&b->t) < 0)
+		return -1;
+	fd = netns_fd(ns, nns, netns);
+	if (fd == -1) {
+		fprintf(stderr, "netpol-probe: network namespace %s: %s\n", netns, strerror(errno));
+		return -1;
+	}
+	if (fd >= 0 && setns(fd, CLONE_NEWNET) < 0)
+		return perror("netpol-probe: setns"), -1;
+	bprobe_start(b);
+	if (fd >= 0 && setns(self, CLONE_NEWNET) < 0)
+		return perror("netpol-probe: setns back"), -1;
+	return 0;
+}
+
+/* Waits for every pending probe together until the deadline. */
+static void bprobe_wait(struct bprobe *bs, size_t n, int64_t deadline)
+{
+	struct pollfd *pfds = calloc(n ? n : 1, sizeof(*pfds));
+	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+
+	while (pfds && idx) {
+		size_t m = 0;
+
+		for (size_t i = 0; i < n; i++)
+			if (bs[i].result < 0) {
+				pfds[m] = (struct pollfd){bs[i].fd,
+					bs[i].kind == B_TCP ? POLLOUT : POLLIN, 0};
+				idx[m++] = i;
+			}
+		if (!m || poll(pfds, m, left_ms(deadline)) <= 0)
+			break;
+		for (size_t j = 0; j < m; j++)
+			if (pfds[j].revents)
+				bprobe_step(&bs[idx[j]], pfds[j].revents);
+	}
+	free(pfds);
+	free(idx);
+}
+
+static int cmd_batch(int argc, char **argv)
+{
+	double timeout = 1;
+	struct bnetns ns[256];
+	size_t nns = 0, n = 0, cap = 0;
+	struct bprobe *bs = NULL;
+	char *line = NULL;
+	size_t lcap = 0;
+	int self, rc = 0;
+	struct rlimit rl;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			timeout = strtod(argv[++i], NULL);
+		else
+			return usage();
+	}
+	if (timeout <= 0)
+		return usage();
+	/* one socket per probe: a whole matrix needs hundreds */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	quiet = 1;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return perror("netpol-probe: /proc/self/ns/net"), 2;
+	while (rc == 0 && getline(&line, &lcap, stdin) > 0) {
+		if (line[strspn(line, " \t\n")] == '\0')
+			continue;
+		if (n == cap && !(bs = realloc(bs, (cap = cap ? 2 * cap : 64) * sizeof(*bs))))
+			return fprintf(stderr, "netpol-probe: out of memory\n"), 2;
+		line[strcspn(line, "\n")] = '\0';
+		char *copy = strdup(line);
+		memset(&bs[n], 0, sizeof(bs[n]));
+		if (!copy || bprobe_open(&bs[n], copy, ns, &nns, self) < 0) {
+			fprintf(stderr, "netpol-probe: bad probe line: %s\n", line);
+			free(copy);
+			rc = 2;
+			break;
+		}
+		/* the copy was cut up by strtok: keep the whole line to print */
+		bs[n].line = strdup(line);
+		bs[n].t.host = bs[n].t.port = bs[n].t.proto = NULL;
+		free(copy);
+		n++;
+	}
+	if (rc == 0)
+		bprobe_wait(bs, n, now_ms() + (int64_t)(timeout * 1000));
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			printf("%s %d\n", bs[i].line, bs[i].result > 0);
+		if (bs[i].fd >= 0)
+			close(bs[i].fd);
+		free(bs[i].line);
+	}
+	for (size_t i = 0; i < nns; i++)
+		close(ns[i].fd);
+	close(self);
+	free(bs);
+	free(line);
+	return rc;
 }
 
 static int cmd_connect(int argc, char **argv)
@@ -302,5 +557,7 @@ int main(int argc, char **argv)
 		return probe_serve(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "connect") == 0)
 		return cmd_connect(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "batch") == 0)
+		return cmd_batch(argc - 2, argv + 2);
 	return usage();
 }
