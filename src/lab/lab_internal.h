@@ -130,6 +130,7 @@ struct proc_pod_env {
 	const char *hostname;
 	const char *resolv_conf;
 	const char *hosts;
+	const char *hostname_file;  /* bound on /etc/hostname */
 };
 
 void ctr_clear(struct lab_ctr *c);
@@ -168,7 +169,7 @@ struct lab_pod {
 	char *ns, *name;
 	char *netns;            /* /run/netns name */
 	char *dir;              /* state dir of the pod */
-	char *resolv_conf, *hosts;
+	char *resolv_conf, *hosts, *hostname_file;
 	char ifname[16];        /* node side of the veth */
 	char ip[16];
 	struct in_addr addr;

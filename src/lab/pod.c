@@ -95,7 +95,8 @@ int pod_names(struct lab *lab, struct lab_pod *pod)
 	pod->dir = lab_strdup_printf("%s/pods/%s/%s", lab->dir, pod->ns, pod->name);
 	pod->resolv_conf = lab_strdup_printf("%s/resolv.conf", pod->dir ? pod->dir : "");
 	pod->hosts = lab_strdup_printf("%s/hosts", pod->dir ? pod->dir : "");
-	if (!pod->netns || !pod->dir || !pod->resolv_conf || !pod->hosts)
+	pod->hostname_file = lab_strdup_printf("%s/hostname", pod->dir ? pod->dir : "");
+	if (!pod->netns || !pod->dir || !pod->resolv_conf || !pod->hosts || !pod->hostname_file)
 		return -ENOMEM;
 	return 0;
 }
@@ -124,6 +125,11 @@ static int pod_files(struct lab *lab, struct lab_pod *pod)
 		rc = lab_write_file(pod->resolv_conf, resolv, 0644);
 	if (rc == 0)
 		rc = lab_write_file(pod->hosts, hosts, 0644);
+	if (rc == 0) {
+		char *name = lab_strdup_printf("%s\n", pod->name);
+		rc = name ? lab_write_file(pod->hostname_file, name, 0644) : -ENOMEM;
+		free(name);
+	}
 	free(resolv);
 	free(hosts);
 	return rc;
@@ -224,6 +230,7 @@ void lab_pod_free_internal(struct lab_pod *pod)
 	free(pod->dir);
 	free(pod->resolv_conf);
 	free(pod->hosts);
+	free(pod->hostname_file);
 	free(pod);
 }
 
@@ -284,7 +291,8 @@ static int pod_containers(struct lab *lab, struct lab_pod *pod,
 
 int pod_start(struct lab_pod *pod)
 {
-	struct proc_pod_env pe = {pod->netns, pod->name, pod->resolv_conf, pod->hosts};
+	struct proc_pod_env pe = {pod->netns, pod->name, pod->resolv_conf, pod->hosts,
+				  pod->hostname_file};
 
 	for (size_t i = 0; i < pod->n_ctrs; i++) {
 		int rc = proc_start(&pe, &pod->ctrs[i]);

@@ -1,6 +1,6 @@
 /* A pod's processes. Each one is forked into the pod's network namespace,
- * a mount namespace of its own where /etc/resolv.conf and /etc/hosts are
- * the pod's files, and a UTS namespace whose hostname is the pod's name. It
+ * a mount namespace of its own where /etc/resolv.conf, /etc/hosts and
+ * /etc/hostname are the pod's files, and a UTS namespace whose hostname is the pod's name. It
  * leads a session of its own, so the whole process tree (nginx's workers,
  * a shell's children) is signalled as one group.
  *
@@ -148,6 +148,10 @@ static void child_enter_pod(const struct proc_pod_env *pe, int nsfd)
 		child_fail("bind /etc/resolv.conf");
 	if (mount(pe->hosts, "/etc/hosts", NULL, MS_BIND, NULL) < 0)
 		child_fail("bind /etc/hosts");
+	/* pods made before this file existed (adopted) keep the node's */
+	if (pe->hostname_file && access(pe->hostname_file, F_OK) == 0 &&
+	    mount(pe->hostname_file, "/etc/hostname", NULL, MS_BIND, NULL) < 0)
+		child_fail("bind /etc/hostname");
 	if (sethostname(pe->hostname, strlen(pe->hostname)) < 0)
 		child_fail("sethostname");
 }

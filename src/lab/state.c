@@ -208,6 +208,10 @@ static int pod_load(const char *path, struct lab_pod **out)
 		rc = dupstr(&pod->resolv_conf, j, "resolv_conf");
 	if (rc == 0)
 		rc = dupstr(&pod->hosts, j, "hosts");
+	if (rc == 0) {
+		pod->hostname_file = lab_strdup_printf("%s/hostname", pod->dir);
+		rc = pod->hostname_file ? 0 : -ENOMEM;
+	}
 	ip = json_string_value(json_object_get(j, "ip"));
 	ifname = json_string_value(json_object_get(j, "ifname"));
 	if (rc == 0 && (!ip || !ifname || inet_pton(AF_INET, ip, &pod->addr) != 1))

@@ -38,7 +38,8 @@ static void ctr_exited(struct lab_ctr *c, enum lab_restart policy, int code,
 
 int pod_reap(struct lab_pod *pod, int64_t now)
 {
-	struct proc_pod_env pe = {pod->netns, pod->name, pod->resolv_conf, pod->hosts};
+	struct proc_pod_env pe = {pod->netns, pod->name, pod->resolv_conf, pod->hosts,
+				  pod->hostname_file};
 	int reaped = 0;
 
 	bool changed = false;
@@ -156,7 +157,8 @@ int lab_exec(struct lab *lab, struct lab_pod *pod, const char *const *argv,
 	     const struct lab_exec_opts *opts, pid_t *pid, int *pty_master)
 {
 	struct lab_exec_opts none = {false, -1, -1, -1, NULL};
-	struct proc_pod_env pe = {pod->netns, pod->name, pod->resolv_conf, pod->hosts};
+	struct proc_pod_env pe = {pod->netns, pod->name, pod->resolv_conf, pod->hosts,
+				  pod->hostname_file};
 	char **env = NULL, **av = NULL;
 	int rc;
 

@@ -241,6 +241,7 @@ t_exec_logs_and_run_rm_work_on_real_pods() {
   K run web --image=nginx > /dev/null || fail "run web"
   wait_phase web Running
   [ "$(K exec web -- hostname)" = web ] || fail "exec hostname: $(K exec web -- hostname 2>&1)"
+  [ "$(K exec web -- cat /etc/hostname)" = web ] || fail "/etc/hostname: $(K exec web -- cat /etc/hostname 2>&1)"
   K exec web -- sh -c 'exit 3'
   [ $? -eq 3 ] || fail "exec did not pass the exit status on"
   [ "$(echo 'echo from-stdin' | K exec -i web -- sh)" = from-stdin ] || fail "exec -i"
