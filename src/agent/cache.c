@@ -268,6 +268,7 @@ static int pod_gone(struct agent_cache *c, const char *ns, const char *name)
 		return 0;
 	engine_pod_removed(c->e, old);
 	array_remove((void **)c->cl->pods, &c->cl->npods, old);
+	cluster_lists_changed(c->cl);
 	pod_free(old);
 	return 0;
 }
@@ -299,6 +300,7 @@ static int policy_gone(struct agent_cache *c, const char *ns, const char *name)
 		return 0;
 	engine_policy_removed(c->e, old);
 	array_remove((void **)c->cl->policies, &c->cl->npolicies, old);
+	cluster_lists_changed(c->cl);
 	policy_free(old);
 	return 0;
 }
@@ -446,6 +448,34 @@ static int endpoint_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->pod->meta.name, y->pod->meta.name);
 }
 
+static int ifname_qcmp(const void *a, const void *b)
+{
+	const struct nft_endpoint *const *x = a, *const *y = b;
+	return strcmp((*x)->ifname, (*y)->ifname);
+}
+
+/* dup[i]: another endpoint claims the interface of eps[i]. Sorted by
+ * name, the claimants of one interface are neighbours. */
+static int find_shared_ifnames(const struct nft_endpoint *eps, size_t n, bool *dup)
+{
+	const struct nft_endpoint **by = calloc(n + 1, sizeof(*by));
+	if (!by)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		by[i] = &eps[i];
+	qsort(by, n, sizeof(*by), ifname_qcmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && !strcmp(by[i]->ifname, by[j]->ifname))
+			j++;
+		for (size_t k = i; j - i > 1 && k < j; k++)
+			dup[by[k] - eps] = true;
+		i = j;
+	}
+	free(by);
+	return 0;
+}
+
 int agent_cache_endpoints(struct agent_cache *c, struct nft_endpoint **out, size_t *n,
 			  struct diag_list *diags)
 {
@@ -471,18 +501,22 @@ int agent_cache_endpoints(struct agent_cache *c, struct nft_endpoint **out, size
 	}
 	qsort(eps, count, sizeof(*eps), endpoint_cmp);
 	/* two pods claiming one interface: neither can be trusted with it */
+	bool *dup = calloc(count + 1, sizeof(*dup));
+	if (!dup || find_shared_ifnames(eps, count, dup) < 0) {
+		free(dup);
+		free(eps);
+		return -ENOMEM;
+	}
 	size_t kept = 0;
 	for (size_t i = 0; i < count; i++) {
-		bool dup = false;
-		for (size_t j = 0; j < count && !dup; j++)
-			dup = j != i && !strcmp(eps[i].ifname, eps[j].ifname);
-		if (dup && diags)
+		if (dup[i] && diags)
 			diag_add(diags, DIAG_WARNING, NULL, 0, 0, NULL,
 				 "pod %s/%s: interface \"%s\" claimed by another pod: not programmed",
 				 eps[i].pod->meta.namespace, eps[i].pod->meta.name, eps[i].ifname);
-		if (!dup)
+		if (!dup[i])
 			eps[kept++] = eps[i];
 	}
+	free(dup);
 	*out = eps;
 	*n = kept;
 	return 0;

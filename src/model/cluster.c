@@ -51,7 +51,8 @@ static int meta_cmp(const struct np_meta *a, const struct np_meta *b)
  * replaced, removed with memmove, sorted), so the table is a hint checked
  * on every use: positions past its end are indexed on the next lookup, a
  * shorter list or a slot naming another object means it is stale, and it
- * is rebuilt from the list. Adding only goes through cluster_add_*. */
+ * is rebuilt from the list. A reordering can hide an entry from that check,
+ * so whoever edits a list in place calls cluster_lists_changed(). */
 
 #define INDEX_EMPTY SIZE_MAX
 
@@ -74,13 +75,8 @@ struct cluster_index {
 
 static uint64_t name_hash(const char *ns, const char *name)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *p = ns ? ns : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	h = (h ^ '/') * 1099511628211ULL;
-	for (const char *p = name ? name : ""; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	return h;
+	uint64_t h = fnv1a64_update(FNV1A64_OFFSET, ns ? ns : "");
+	return fnv1a64_update(fnv1a64_update(h, "/"), name ? name : "");
 }
 
 static void index_put(struct name_index *x, uint64_t h, size_t pos)
@@ -167,6 +163,12 @@ static void index_free(struct cluster_index *ix)
 	for (int k = 0; k < IDX_N; k++)
 		free(ix->kinds[k].slots);
 	free(ix);
+}
+
+void cluster_lists_changed(struct np_cluster *c)
+{
+	index_free(c->index);
+	c->index = NULL;
 }
 
 /* Evaluates to the object with that namespace/name, or NULL. The cast is
@@ -550,6 +552,7 @@ static void cluster_sort(struct np_cluster *c)
 	LIST_SORT(c->deployments, c->ndeployments, deployment_cmp);
 	LIST_SORT(c->services, c->nservices, service_cmp);
 	LIST_SORT(c->policies, c->npolicies, policy_cmp);
+	cluster_lists_changed(c);
 }
 
 int cluster_finish(struct np_cluster *c)

@@ -249,6 +249,10 @@ struct np_cluster {
 };
 
 struct np_cluster *cluster_new(void);
+/* To be called after editing a cluster's lists in place (entries replaced,
+ * removed or reordered other than by cluster_add_*): forgets the lookup
+ * index behind cluster_find_*, which is rebuilt on the next lookup. */
+void cluster_lists_changed(struct np_cluster *c);
 void cluster_free(struct np_cluster *c);
 /* Returns a stable copy of name owned by c (same pointer for equal names). */
 const char *cluster_intern_file(struct np_cluster *c, const char *name);

@@ -153,6 +153,39 @@ TEST(endpoints_skip_pods_without_interface_or_address_and_bad_or_shared_names)
 	agent_cache_free(c);
 }
 
+static void add_if_pod(struct agent_cache *c, const char *name, const char *ifname, const char *ip)
+{
+	char buf[400];
+	snprintf(buf, sizeof(buf),
+		 "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"x\",\"annotations\":"
+		 "{\"netpol.io/interface\":\"%s\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+		 "\"image\":\"i\"}]},\"status\":{\"podIP\":\"%s\"}}", name, ifname, ip);
+	apply(c, AGENT_PODS, "ADDED", buf);
+}
+
+TEST(every_claimant_of_a_shared_interface_is_left_out_with_a_warning_in_pod_order)
+{
+	struct agent_cache *c = agent_cache_new();
+	struct diag_list d = {0};
+	struct nft_endpoint *eps = NULL;
+	size_t n = 0;
+	add_if_pod(c, "d", "npz", "198.18.0.4");
+	add_if_pod(c, "c", "npy", "198.18.0.3");
+	add_if_pod(c, "b", "npz", "198.18.0.2");
+	add_if_pod(c, "a", "npy", "198.18.0.1");
+	add_if_pod(c, "e", "npz", "198.18.0.5");
+	add_if_pod(c, "f", "npf", "198.18.0.6");
+	CHECK_INT(agent_cache_endpoints(c, &eps, &n, &d), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(eps[0].ifname, "npf");
+	CHECK_INT(d.n, 5);
+	CHECK(d.n == 5 && strstr(d.items[0].msg, "x/a:") && strstr(d.items[1].msg, "x/b:") &&
+	      strstr(d.items[4].msg, "x/e:"));
+	free(eps);
+	diag_list_clear(&d);
+	agent_cache_free(c);
+}
+
 TEST(a_finished_pod_forgets_its_address)
 {
 	struct agent_cache *c = agent_cache_new();

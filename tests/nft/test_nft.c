@@ -260,6 +260,51 @@ TEST(named_ports_resolve_per_destination_pod_through_address_port_sets)
 	nft_case_clear(&c);
 }
 
+/* Addresses are sorted as numbers before they become text; the result must
+ * be the order nft_elem_cmp gives the text, unique, a port name resolved
+ * for its own protocol only. */
+TEST(address_sets_come_out_in_numeric_order_unique_with_the_named_port_of_their_protocol)
+{
+	struct nft_case c;
+	CHECK(load("# endpoint: default/a npa\n"
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default, labels: {k: v}}\n"
+		   "spec:\n  containers:\n  - {name: c, image: x, ports: [{name: web, containerPort: 81},"
+		   " {name: http, containerPort: 82, protocol: UDP}]}\n"
+		   "status: {podIP: 10.0.0.10}\n---\n"
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: default, labels: {k: v}}\n"
+		   "spec:\n  containers:\n  - {name: c, image: x, ports: [{name: http, containerPort: 80}]}\n"
+		   "status: {podIP: 10.0.0.9}\n---\n"
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: c, namespace: default, labels: {k: v}}\n"
+		   "spec:\n  containers:\n  - {name: c, image: x, ports: [{name: http, containerPort: 80}]}\n"
+		   "status: {podIP: 9.255.0.1}\n---\n"
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: d, namespace: default, labels: {k: v}}\n"
+		   "spec:\n  containers:\n  - {name: c, image: x, ports: [{name: http, containerPort: 80}]}\n"
+		   "status: {podIP: 10.0.0.9}\n---\n"
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: e, namespace: default}\n"
+		   "spec:\n  containers:\n  - {name: c, image: x, ports: [{name: http, containerPort: 81}]}\n"
+		   "status: {podIP: 10.0.0.11}\n---\n"
+		   "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		   "metadata: {name: p, namespace: default}\n"
+		   "spec:\n  podSelector: {}\n  ingress:\n  - from: [{podSelector: {matchLabels: {k: v}}}]\n"
+		   "    ports: [{port: http}]\n", &c));
+	const struct nft_set *ports = nft_prog_set(c.prog, "port4-http-tcp"), *sel = NULL;
+	for (size_t i = 0; i < c.prog->nsets; i++)
+		if (strncmp(c.prog->sets[i]->name, "sel4-", 5) == 0)
+			sel = c.prog->sets[i];
+	CHECK(ports && sel);
+	CHECK_INT(ports->nelems, 3);
+	CHECK_STR(ports->elems[0], "9.255.0.1 . 80");
+	CHECK_STR(ports->elems[1], "10.0.0.9 . 80");
+	CHECK_STR(ports->elems[2], "10.0.0.11 . 81");
+	CHECK_INT(sel->nelems, 3);
+	CHECK_STR(sel->elems[0], "9.255.0.1");
+	CHECK_STR(sel->elems[1], "10.0.0.9");
+	CHECK_STR(sel->elems[2], "10.0.0.10");
+	for (size_t i = 1; i < sel->nelems; i++)
+		CHECK(nft_elem_cmp(sel->elems[i - 1], sel->elems[i]) < 0);
+	nft_case_clear(&c);
+}
+
 TEST(long_policy_names_get_hashed_chain_names_and_comments_that_fit)
 {
 	char name[254], *text = NULL;

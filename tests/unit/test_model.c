@@ -889,3 +889,33 @@ TEST(cluster_finish_sorts_every_list_by_namespace_then_name)
 	CHECK_STR(buf, "x/p x/q y/p ");
 	cluster_free(c);
 }
+
+TEST(find_sees_every_object_after_lookups_adds_sorting_and_removals)
+{
+	struct np_cluster *c = cluster_new();
+	char name[32];
+	/* added in reverse order, looked up between adds, so that the lookup
+	 * index is partly built when cluster_finish reorders the list */
+	for (int i = 99; i >= 0; i--) {
+		snprintf(name, sizeof(name), "p%02d", i);
+		CHECK_INT(cluster_add_pod(c, mkpod("ns", name, "")), 0);
+		if (i % 7 == 0 && i > 10) /* the last ones stay unindexed */
+			CHECK(cluster_find_pod(c, "ns", name) != NULL);
+	}
+	CHECK_INT(cluster_finish(c), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "p%02d", i);
+		struct np_pod *p = cluster_find_pod(c, "ns", name);
+		CHECK(p != NULL);
+		CHECK_STR(p->meta.name, name);
+	}
+	/* an in-place removal, announced as the contract says */
+	pod_free(c->pods[0]);
+	memmove(&c->pods[0], &c->pods[1], (c->npods - 1) * sizeof(*c->pods));
+	c->npods--;
+	cluster_lists_changed(c);
+	CHECK(cluster_find_pod(c, "ns", "p00") == NULL);
+	CHECK(cluster_find_pod(c, "ns", "p99") != NULL);
+	CHECK(cluster_find_pod(c, "ns", "p50") == c->pods[49]);
+	cluster_free(c);
+}

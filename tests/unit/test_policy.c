@@ -1198,6 +1198,7 @@ static void remove_pod_at(struct np_cluster *cl, size_t i)
 	pod_free(cl->pods[i]);
 	memmove(&cl->pods[i], &cl->pods[i + 1], (cl->npods - i - 1) * sizeof(*cl->pods));
 	cl->npods--;
+	cluster_lists_changed(cl);
 }
 
 static void remove_policy_at(struct np_cluster *cl, size_t i)
@@ -1205,6 +1206,7 @@ static void remove_policy_at(struct np_cluster *cl, size_t i)
 	policy_free(cl->policies[i]);
 	memmove(&cl->policies[i], &cl->policies[i + 1], (cl->npolicies - i - 1) * sizeof(*cl->policies));
 	cl->npolicies--;
+	cluster_lists_changed(cl);
 }
 
 /* One random change to the cluster, told to the engine. */

@@ -717,6 +717,7 @@ cleanup:
 	smap_clear(&c.chains);
 	free_vals(&c.peer_names);
 	free_vals(&c.name_keys);
+	cc_named_ports_clear(&c);
 	return err;
 }
 

@@ -106,9 +106,21 @@ static void elem_cmd(struct dctx *x, const char *verb, const char *set, char **v
 }
 
 /* Merge walk of two sorted element lists. */
+static bool same_elems(const struct nft_set *a, const struct nft_set *b)
+{
+	if (a->nelems != b->nelems)
+		return false;
+	for (size_t i = 0; i < a->nelems; i++)
+		if (strcmp(a->elems[i], b->elems[i]) != 0)
+			return false;
+	return true;
+}
+
 static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *s)
 {
 	size_t i = 0, j = 0, nadd = 0, ndel = 0;
+	if (old && same_elems(old, s))
+		return 0;
 	char **add = calloc(s->nelems + 1, sizeof(*add));
 	char **del = calloc((old ? old->nelems : 0) + 1, sizeof(*del));
 	if (!add || !del) {
@@ -117,8 +129,10 @@ static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struc
 		return -ENOMEM;
 	}
 	while (i < (old ? old->nelems : 0) || j < s->nelems) {
+		/* equal texts first: most elements stay, and strcmp is cheap */
 		int c = !old || i >= old->nelems ? 1 : j >= s->nelems ? -1
-					: nft_elem_cmp(old->elems[i], s->elems[j]);
+			: strcmp(old->elems[i], s->elems[j]) == 0 ? 0
+			: nft_elem_cmp(old->elems[i], s->elems[j]);
 		if (c < 0)
 			del[ndel++] = old->elems[i++];
 		else if (c > 0)
@@ -176,9 +190,15 @@ static struct kv *map_kvs(const struct nft_set *m)
 static int diff_map_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *m)
 {
 	size_t no = old ? old->nelems : 0, nn = m->nelems, i = 0, j = 0, nadd = 0, ndel = 0;
-	struct kv *a = map_kvs(old), *b = map_kvs(m);
-	char **add = calloc(nn + 1, sizeof(*add)), **del = calloc(no + 1, sizeof(*del));
+	struct kv *a = NULL, *b = NULL;
+	char **add = NULL, **del = NULL;
 	int err = -ENOMEM;
+	if (old && same_elems(old, m))
+		return 0;
+	a = map_kvs(old);
+	b = map_kvs(m);
+	add = calloc(nn + 1, sizeof(*add));
+	del = calloc(no + 1, sizeof(*del));
 	if (!a || !b || !add || !del)
 		goto cleanup;
 	while (i < no || j < nn) {

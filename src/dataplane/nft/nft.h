@@ -94,6 +94,9 @@ struct nft_set {
 	char *comment;       /* NULL when none */
 	char **elems;        /* as nft prints them, sorted, unique; */
 	size_t nelems, cap;  /* a map's are "KEY : VERDICT" */
+	/* Set by the compiler when it added the elements already sorted and
+	 * unique (it sorts addresses as numbers, far cheaper than as text). */
+	bool in_order;
 };
 
 /* The whole of table inet <table>. Sets and chains are sorted by name. */

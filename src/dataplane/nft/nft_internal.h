@@ -17,6 +17,7 @@ struct sb {
 };
 
 void sb_add(struct sb *b, const char *s);
+void sb_addn(struct sb *b, const char *s, size_t n);   /* s need not end at n */
 void sb_addf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The string (owned by the caller) or NULL when an append failed. */
 char *sb_take(struct sb *b);
@@ -101,6 +102,8 @@ struct cc {
 	struct smap chains;       /* chain name -> struct nft_chain (owned by p) */
 	struct smap peer_names;   /* canonical peer key -> hash part of its set names (owned) */
 	struct smap name_keys;    /* hash part -> canonical key (owned), for collisions */
+	struct smap named_ports;  /* "PROTO|NAME" -> pods declaring it (peers.c) */
+	bool named_ports_built;
 	struct diag_list *diags;
 };
 
@@ -113,5 +116,7 @@ int cc_peer_sets(struct cc *c, const struct np_policy *pol, const struct np_peer
 int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,
 		const char **out);
 const char *nft_proto(enum np_proto p);   /* "tcp", "udp", "sctp" */
+/* Frees what cc_port_set indexed. */
+void cc_named_ports_clear(struct cc *c);
 
 #endif

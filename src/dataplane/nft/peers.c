@@ -80,6 +80,13 @@ static int add_ip(struct nft_set *s, const struct np_ip *ip, const char *suffix)
 	return nft_set_add_elem(s, e);
 }
 
+static int add_ip_port(struct nft_set *s, const struct np_ip *ip, int port)
+{
+	char suffix[16];
+	snprintf(suffix, sizeof(suffix), " . %d", port);
+	return add_ip(s, ip, suffix);
+}
+
 /* ---- selector peers ---------------------------------------------------------------- */
 
 static char *selector_key(const char *ns, const struct np_peer *peer, char **comment)
@@ -114,21 +121,111 @@ cleanup:
 	return key;
 }
 
+/* IPv4 elements, "A.B.C.D" or "A.B.C.D . PORT": sorted as numbers they
+ * come out in the order nft_elem_cmp gives their text, so the set needs no
+ * text sort (the cost of a compile is mostly its set elements). */
+struct v4elem {
+	uint32_t addr;
+	int port;           /* -1: none */
+};
+
+struct v4list {
+	struct v4elem *v;
+	size_t n, cap;
+};
+
+static int v4_push(struct v4list *l, const struct np_ip *ip, int port)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct v4elem *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct v4elem){(uint32_t)ip->addr[0] << 24 | (uint32_t)ip->addr[1] << 16 |
+					       (uint32_t)ip->addr[2] << 8 | ip->addr[3], port};
+	return 0;
+}
+
+static int v4_qcmp(const void *a, const void *b)
+{
+	const struct v4elem *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+/* Writes the decimal digits of v at p; returns the end. */
+static char *put_uint(char *p, unsigned v)
+{
+	char tmp[12];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* "A.B.C.D" or "A.B.C.D . PORT" as a new string (snprintf would be most
+ * of the cost of a compile: there is one per address of the node's peers). */
+static char *v4_text(const struct v4elem *e, char buf[32])
+{
+	char *p = buf;
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		p = put_uint(p, e->addr >> shift & 255);
+		*p++ = shift ? '.' : '\0';
+	}
+	if (e->port >= 0) {
+		memcpy(p - 1, " . ", 3);
+		p = put_uint(p + 2, (unsigned)e->port);
+		*p++ = '\0';
+	}
+	return strndup(buf, (size_t)(p - buf));
+}
+
+/* Appends l's elements, sorted and unique, to s (empty before: else the
+ * set is sorted as text later, as usual). Frees l's storage. */
+static int v4_flush(struct nft_set *s, struct v4list *l)
+{
+	int err = 0;
+	bool fresh = s->nelems == 0;
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), v4_qcmp);
+	for (size_t i = 0; i < l->n && !err; i++) {
+		const struct v4elem *e = &l->v[i];
+		char buf[32];
+		if (i && v4_qcmp(e, e - 1) == 0)
+			continue;
+		err = nft_set_add_elem(s, v4_text(e, buf));
+	}
+	s->in_order = fresh && !err;
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+	return err;
+}
+
 static int fill_selector_sets(struct cc *c, const struct np_policy *pol,
 			      const struct np_peer *peer, struct nft_set *s4,
 			      struct nft_set *s6)
 {
 	const struct np_pod *const *pods;
 	size_t n = engine_peer_pods(c->e, pol, peer, &pods);
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; j < pods[i]->nips; j++) {
+	struct v4list l4 = {0};
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++) {
+		for (size_t j = 0; j < pods[i]->nips && !err; j++) {
 			const struct np_ip *ip = &pods[i]->ips[j];
-			int err = add_ip(ip->family == AF_INET ? s4 : s6, ip, NULL);
-			if (err < 0)
-				return err;
+			err = ip->family == AF_INET ? v4_push(&l4, ip, -1) : add_ip(s6, ip, NULL);
 		}
 	}
-	return 0;
+	if (!err)
+		return v4_flush(s4, &l4);
+	free(l4.v);
+	return err;
 }
 
 static int selector_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
@@ -352,25 +449,118 @@ static void port_set_name(char *buf, size_t len, const char *name, enum np_proto
 			 (unsigned long long)nft_hash(name), nft_proto(proto));
 }
 
+/* Pods declaring a named port, with the number, for every name and
+ * protocol at once: one pass over the pods for all the port sets. */
+struct named_use {
+	const struct np_pod *pod;
+	int port;
+};
+
+struct named_uses {
+	struct named_use *v;
+	size_t n, cap;
+};
+
+static void named_index_free(struct smap *m)
+{
+	for (size_t i = 0; i < m->cap; i++) {
+		struct named_uses *u = m->keys[i] ? m->vals[i] : NULL;
+		if (u)
+			free(u->v);
+		free(u);
+	}
+	smap_clear(m);
+}
+
+void cc_named_ports_clear(struct cc *c)
+{
+	named_index_free(&c->named_ports);
+	c->named_ports_built = false;
+}
+
+static int named_use_add(struct smap *m, const char *key, const struct np_pod *pod, int port)
+{
+	struct named_uses *u = smap_get(m, key);
+	if (!u) {
+		if (!(u = calloc(1, sizeof(*u))))
+			return -ENOMEM;
+		if (smap_put(m, key, u) < 0) {
+			free(u);
+			return -ENOMEM;
+		}
+	}
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 16;
+		struct named_use *v = realloc(u->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		u->v = v;
+		u->cap = cap;
+	}
+	u->v[u->n++] = (struct named_use){pod, port};
+	return 0;
+}
+
+/* "PROTO|NAME" -> the pods, in cluster order, with the port the name
+ * resolves to (pod_resolve_named_port: the first declaration wins). */
+static int named_index_build(struct cc *c)
+{
+	char key[160];
+	for (size_t i = 0; i < c->cl->npods; i++) {
+		const struct np_pod *pod = c->cl->pods[i];
+		for (size_t j = 0; j < pod->nports; j++) {
+			const struct np_container_port *cp = &pod->ports[j];
+			bool earlier = false;
+			if (!cp->name)
+				continue;
+			for (size_t k = 0; k < j && !earlier; k++)
+				earlier = pod->ports[k].name && pod->ports[k].proto == cp->proto &&
+					  strcmp(pod->ports[k].name, cp->name) == 0;
+			if (earlier)
+				continue;
+			snprintf(key, sizeof(key), "%d|%s", (int)cp->proto, cp->name);
+			if (named_use_add(&c->named_ports, key, pod, cp->port) < 0)
+				return -ENOMEM;
+		}
+	}
+	c->named_ports_built = true;
+	return 0;
+}
+
 static int fill_port_set(struct cc *c, struct nft_set *s, const char *name,
 			 enum np_proto proto, int family)
 {
-	for (size_t i = 0; i < c->cl->npods; i++) {
+	struct named_uses *u;
+	struct v4list l4 = {0};
+	char key[160];
+	int err = 0;
+	if (!c->named_ports_built && named_index_build(c) < 0)
+		return -ENOMEM;
+	if (snprintf(key, sizeof(key), "%d|%s", (int)proto, name) >= (int)sizeof(key))
+		/* longer than any index key: no pod declares it (names are
+		 * checked to be short); resolve the slow way to be exact */
+		u = NULL;
+	else if (!(u = smap_get(&c->named_ports, key)))
+		return 0;
+	for (size_t i = 0; !u && i < c->cl->npods && !err; i++) {
 		const struct np_pod *pod = c->cl->pods[i];
 		int port = pod_resolve_named_port(pod, name, proto);
-		char suffix[16];
-		if (port < 0)
-			continue;
-		snprintf(suffix, sizeof(suffix), " . %d", port);
-		for (size_t j = 0; j < pod->nips; j++) {
-			if (pod->ips[j].family != family)
-				continue;
-			int err = add_ip(s, &pod->ips[j], suffix);
-			if (err < 0)
-				return err;
-		}
+		for (size_t j = 0; port >= 0 && j < pod->nips && !err; j++)
+			if (pod->ips[j].family == family)
+				err = family == AF_INET ? v4_push(&l4, &pod->ips[j], port)
+							: add_ip_port(s, &pod->ips[j], port);
 	}
-	return 0;
+	for (size_t i = 0; u && i < u->n && !err; i++) {
+		const struct np_pod *pod = u->v[i].pod;
+		for (size_t j = 0; j < pod->nips && !err; j++)
+			if (pod->ips[j].family == family)
+				err = family == AF_INET ? v4_push(&l4, &pod->ips[j], u->v[i].port)
+							: add_ip_port(s, &pod->ips[j], u->v[i].port);
+	}
+	if (!err)
+		return v4_flush(s, &l4);
+	free(l4.v);
+	return err;
 }
 
 int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,

@@ -31,13 +31,18 @@ static bool sb_reserve(struct sb *b, size_t more)
 	return true;
 }
 
-void sb_add(struct sb *b, const char *s)
+void sb_addn(struct sb *b, const char *s, size_t n)
 {
-	size_t n = strlen(s);
 	if (!sb_reserve(b, n))
 		return;
-	memcpy(b->s + b->len, s, n + 1);
+	memcpy(b->s + b->len, s, n);
 	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void sb_add(struct sb *b, const char *s)
+{
+	sb_addn(b, s, strlen(s));
 }
 
 void sb_addf(struct sb *b, const char *fmt, ...)
@@ -312,8 +317,12 @@ char *nft_rule_normalise(const char *text, uint64_t *packets, uint64_t *bytes)
 				*bytes = by;
 			p += used;
 		} else {
-			char c[2] = {*p++, 0};
-			sb_add(&b, c);
+			/* plain text up to the next place a word may start */
+			size_t n = 1;
+			while (p[n] && p[n] != '"' && p[n] != '{' && p[n - 1] != ' ')
+				n++;
+			sb_addn(&b, p, n);
+			p += n;
 		}
 	}
 	while (b.len && (b.s[b.len - 1] == ' ' || b.s[b.len - 1] == '\t'))
