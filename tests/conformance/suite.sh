@@ -29,6 +29,7 @@
 #
 # Needs root, jq and awk. NETPOL names the binary (default build/netpol).
 set -uo pipefail
+. "$(dirname "$0")/../lib/sweep.sh"
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -51,11 +52,8 @@ cleanup() {
     kill -KILL "$serve_pid" 2>/dev/null
     wait "$serve_pid" 2>/dev/null
   fi
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB-"); do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  rm -rf "/run/netpol/$LAB" "$T"
+  sweep_lab "$LAB"
+  rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

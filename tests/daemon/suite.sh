@@ -4,6 +4,7 @@
 # traffic checked from inside pods through the daemon's exec stream
 # (np_stream, built beside the tests). Prints "PASS name" / "FAIL name: why".
 set -uo pipefail
+. "$(dirname "$0")/../lib/sweep.sh"
 cd "$(dirname "$0")/../.."
 
 NETPOL=${NETPOL:-build/netpol}
@@ -23,11 +24,8 @@ done
 cleanup() {
   [ -f "$T/pid" ] && kill -TERM "$(cat "$T/pid")" 2>/dev/null && sleep 3
   [ -f "$T/pid" ] && kill -KILL "$(cat "$T/pid")" 2>/dev/null
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB-"); do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  rm -rf "/run/netpol/$LAB" "$T"
+  sweep_lab "$LAB"
+  rm -rf "$T"
 }
 trap cleanup EXIT
 

@@ -9,6 +9,7 @@
 # the denied ones wait out their 5 s (and nslookup's 30 s) together.
 # Prints "PASS name" / "FAIL name: why", one line per outcome of issue 6.
 set -uo pipefail
+. "$(dirname "$0")/../lib/sweep.sh"
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
@@ -33,11 +34,8 @@ cleanup() {
   exec 3>&- 2>/dev/null
   [ -n "$shell_pid" ] && kill "$shell_pid" 2>/dev/null
   netpol down >/dev/null 2>&1
-  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB-"); do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip netns del "$ns" 2>/dev/null
-  done
-  rm -rf "/run/netpol/$LAB" "$T"
+  sweep_lab "$LAB"
+  rm -rf "$T"
 }
 trap cleanup EXIT
 
