@@ -41,20 +41,31 @@ static int apply(struct node *n, enum agent_kind k, const char *type, json_t *ob
 	return r;
 }
 
-/* What the agent's commit does: compile, delta against what the kernel
- * holds, apply (whole, the first time). */
+/* What the agent's commit does: compile incrementally, delta against
+ * what the kernel holds, apply (whole, the first time). The compiler's
+ * memo lives here (one node at a time: a node's first commit starts a new
+ * one; the last is left to the process exit). The changes of this
+ * benchmark only add policies, never replace one, so the policy reports
+ * the agent makes (nft_incr_policy_changed) have nothing to say here. */
 static int commit(struct node *n)
 {
+	static struct nft_incr *incr;
 	struct diag_list d = {0};
 	struct nft_endpoint *eps = NULL;
 	struct nft_prog *want = NULL;
 	struct nft_delta *delta = NULL;
 	size_t neps = 0;
 	struct nft_opts opts = {.pod_ifprefix = AGENT_POD_IFPREFIX};
-	int err = agent_cache_endpoints(n->cache, &eps, &neps, &d);
+	if (!n->cur) {
+		nft_incr_free(incr);
+		incr = NULL;
+	}
+	int err = incr || (incr = nft_incr_new()) ? 0 : -ENOMEM;
 	if (!err)
-		err = nft_compile(agent_cache_engine(n->cache), agent_cache_cluster(n->cache), eps, neps,
-				  &opts, &want, &d);
+		err = agent_cache_endpoints(n->cache, &eps, &neps, &d);
+	if (!err)
+		err = nft_incr_compile(incr, agent_cache_engine(n->cache), agent_cache_cluster(n->cache),
+				       eps, neps, &opts, &want, &d);
 	if (!err && !n->cur)
 		err = nft_sync(n->conn, want, NULL, &d);
 	else if (!err && !(err = nft_delta_compute(n->cur, want, &delta)))

@@ -195,6 +195,7 @@ struct agent {
 	struct nft_conn *conn;
 	struct client *c;             /* the main thread's: annotations */
 	struct nft_prog *cur;         /* what the kernel holds (as we made it) */
+	struct nft_incr *incr;        /* compiles only what changed since the last */
 	bool listed[AGENT_NKINDS];
 	bool synced;
 	bool dirty;                   /* the last commit failed: retry */
@@ -221,8 +222,8 @@ static int compile(struct agent *a, struct nft_prog **out)
 								   : AGENT_POD_IFPREFIX};
 	int err = agent_cache_endpoints(a->cache, &eps, &n, &d);
 	if (!err)
-		err = nft_compile(agent_cache_engine(a->cache), agent_cache_cluster(a->cache), eps,
-				  n, &opts, out, &d);
+		err = nft_incr_compile(a->incr, agent_cache_engine(a->cache),
+				       agent_cache_cluster(a->cache), eps, n, &opts, out, &d);
 	log_diags(a, &d);
 	free(eps);
 	return err;
@@ -395,6 +396,16 @@ static bool apply_events(struct agent *a, struct event *evs)
 	bool changed = false;
 	for (struct event *ev = evs; ev; ev = ev->next) {
 		int r;
+		if (ev->kind == AGENT_POLICIES) {
+			/* the compiler reuses a policy's chain until told */
+			json_t *m = json_object_get(ev->obj, "metadata");
+			if (!strcmp(ev->type, "LIST"))
+				nft_incr_forget(a->incr);
+			else
+				nft_incr_policy_changed(a->incr,
+							json_string_value(json_object_get(m, "namespace")),
+							json_string_value(json_object_get(m, "name")) ?: "");
+		}
 		if (!strcmp(ev->type, "LIST")) {
 			r = agent_cache_replace(a->cache, ev->kind, ev->obj, &d);
 			a->listed[ev->kind] = true;
@@ -517,6 +528,7 @@ static void agent_clear(struct agent *a)
 	client_free(a->c);
 	agent_cache_free(a->cache);
 	nft_prog_free(a->cur);
+	nft_incr_free(a->incr);
 	json_decref(a->patched);
 	if (a->latency)
 		fclose(a->latency);
@@ -531,7 +543,8 @@ int agent_run(const struct agent_options *o)
 	int err = -ENOMEM;
 	if (o->ready_file)
 		unlink(o->ready_file);
-	if (!(a.cache = agent_cache_new()) || !(a.patched = json_object()))
+	if (!(a.cache = agent_cache_new()) || !(a.patched = json_object()) ||
+	    !(a.incr = nft_incr_new()))
 		goto cleanup;
 	if (o->latency_file && !(a.latency = fopen(o->latency_file, "we"))) {
 		err = -errno;

@@ -34,10 +34,10 @@ static char *policy_id(const struct np_policy *pol)
 }
 
 /* "in/NS/NAME" or "eg/NS/NAME"; a hash when that is longer than nft allows. */
-static char *policy_chain_name(const struct np_policy *pol, bool egress)
+char *nft_policy_chain_name(const char *ns, const char *name, bool egress)
 {
-	char *id = policy_id(pol), *s = NULL;
-	if (!id)
+	char *id, *s = NULL;
+	if (asprintf(&id, "%s/%s", ns_or_default(ns), name) < 0)
 		return NULL;
 	if (strlen(id) <= 200) {
 		if (asprintf(&s, "%s/%s", egress ? "eg" : "in", id) < 0)
@@ -48,6 +48,11 @@ static char *policy_chain_name(const struct np_policy *pol, bool egress)
 	}
 	free(id);
 	return s;
+}
+
+static char *policy_chain_name(const struct np_policy *pol, bool egress)
+{
+	return nft_policy_chain_name(pol->meta.namespace, pol->meta.name, egress);
 }
 
 static bool ifname_valid(const char *s, size_t max)
@@ -329,7 +334,8 @@ static int emit_addr(const struct rule_ctx *x, const char *addr, int family,
 			char match[160];
 			if (family && f != family)
 				continue;
-			if ((err = cc_port_set(x->c, g[i].name, g[i].proto, f, &set)) < 0)
+			if ((err = cc_port_set(x->c, g[i].name, g[i].proto, f, &set)) < 0 ||
+			    (err = incr_rec_port(x->c, g[i].name, g[i].proto, f)) < 0)
 				break;
 			snprintf(match, sizeof(match), "%s daddr . %s dport @%s",
 				 f == AF_INET ? "ip" : "ip6", nft_proto(g[i].proto), set);
@@ -347,7 +353,8 @@ static int emit_peer(struct rule_ctx *x, const struct np_peer *peer, const struc
 	int err;
 	if (!peer)
 		return emit_addr(x, NULL, 0, g, ng);
-	if ((err = cc_peer_sets(x->c, x->pol, peer, &v4, &v6)) < 0)
+	if ((err = cc_peer_sets(x->c, x->pol, peer, &v4, &v6)) < 0 ||
+	    (err = incr_rec_peer(x->c, x->pol, peer, x->egress, x->rule, x->peer)) < 0)
 		return err;
 	if (v4) {
 		snprintf(addr, sizeof(addr), "ip %s @%s", dir, v4);
@@ -386,16 +393,36 @@ static int emit_rule(struct rule_ctx *x, const struct np_rule *r)
 static int policy_chain(struct cc *c, const struct np_policy *pol, bool egress,
 			const char **name)
 {
-	char *cname = policy_chain_name(pol, egress), *id = policy_id(pol), *comment = NULL;
-	struct nft_chain *ch = cname ? smap_get(&c->chains, cname) : NULL;
+	/* asked once per endpoint that a policy isolates: the usual name is
+	 * put together on the stack */
+	const char *ns = ns_or_default(pol->meta.namespace);
+	size_t nl = strlen(ns), ml = strlen(pol->meta.name);
+	char buf[256], *cname = NULL, *id = NULL, *comment = NULL;
+	struct nft_chain *ch;
 	int err = -ENOMEM;
-	if (!cname || !id)
+	if (nl + 1 + ml <= 200) {
+		memcpy(buf, egress ? "eg/" : "in/", 3);
+		memcpy(buf + 3, ns, nl);
+		buf[3 + nl] = '/';
+		memcpy(buf + 4 + nl, pol->meta.name, ml + 1);
+		cname = buf;
+	} else if (!(cname = policy_chain_name(pol, egress))) {
 		goto cleanup;
+	}
+	ch = smap_get(&c->chains, cname);
+	if (!ch && c->memo && (err = incr_pchain_reuse(c, cname, pol)) != 0) {
+		if (err < 0)
+			goto cleanup;
+		ch = smap_get(&c->chains, cname);
+	}
 	if (ch) {
 		*name = ch->name;
 		err = 0;
 		goto cleanup;
 	}
+	err = -ENOMEM;
+	if (!(id = policy_id(pol)))
+		goto cleanup;
 	if (asprintf(&comment, "policy %s %s", id, egress ? "egress" : "ingress") < 0) {
 		comment = NULL;
 		goto cleanup;
@@ -407,16 +434,25 @@ static int policy_chain(struct cc *c, const struct np_policy *pol, bool egress,
 	const struct np_rule *rules = egress ? pol->egress : pol->ingress;
 	size_t n = egress ? pol->negress : pol->ningress;
 	err = 0;
+	incr_rec_begin(c);
 	for (size_t i = 0; i < n && !err; i++) {
 		x.rule = (int)i;
 		err = emit_rule(&x, &rules[i]);
 	}
+	if (!err && c->memo)
+		err = incr_pchain_keep(c, cname, pol, ch);
 	*name = ch->name;
 cleanup:
-	free(cname);
+	if (cname != buf)
+		free(cname);
 	free(id);
 	free(comment);
 	return err;
+}
+
+int cc_policy_chain(struct cc *c, const struct np_policy *pol, bool egress, const char **name)
+{
+	return policy_chain(c, pol, egress, name);
 }
 
 /* ---- endpoint chains --------------------------------------------------------------- */
@@ -518,11 +554,36 @@ static int add_isolated_drop(struct nft_chain *ch, const char *pid, bool egress,
 static int endpoint_chain(struct cc *c, const struct nft_endpoint *ep, bool egress,
 			  const struct np_policy **iso, size_t niso)
 {
-	char name[32], *pid = pod_id(ep->pod), *comment = NULL;
+	char name[32], *pid = NULL, *comment = NULL;
 	struct nft_chain *ch;
+	struct sb *sig = &c->sig;
 	int err = -ENOMEM;
 	snprintf(name, sizeof(name), "%s-%s", egress ? "eg" : "in", ep->ifname);
-	if (!pid || asprintf(&comment, "pod %s %s", pid, egress ? "egress" : "ingress") < 0) {
+	if (c->memo) {
+		/* everything the chain is made of, without formatting it */
+		sig->len = 0;
+		sb_add(sig, egress ? "eg " : "in ");
+		sb_add(sig, ns_or_default(ep->pod->meta.namespace));
+		sb_add(sig, "/");
+		sb_add(sig, ep->pod->meta.name);
+		for (size_t i = 0; i < niso; i++) {
+			sb_add(sig, "\n");
+			sb_add(sig, ns_or_default(iso[i]->meta.namespace));
+			sb_add(sig, "/");
+			sb_add(sig, iso[i]->meta.name);
+		}
+		if (sig->oom)
+			goto cleanup;
+		if ((ch = incr_epchain_reuse(c, name, sig->s))) {
+			const char *target;
+			err = 0;
+			for (size_t i = 0; i < niso && !err; i++)
+				err = policy_chain(c, iso[i], egress, &target);
+			goto cleanup;
+		}
+	}
+	if (!(pid = pod_id(ep->pod)) ||
+	    asprintf(&comment, "pod %s %s", pid, egress ? "egress" : "ingress") < 0) {
 		comment = NULL;
 		goto cleanup;
 	}
@@ -532,6 +593,8 @@ static int endpoint_chain(struct cc *c, const struct nft_endpoint *ep, bool egre
 		err = add_jump(c, ch, pid, iso[i], egress);
 	if (!err)
 		err = add_isolated_drop(ch, pid, egress, iso, niso);
+	if (!err && c->memo)
+		err = incr_epchain_keep(c, name, sig->s, ch);
 cleanup:
 	free(pid);
 	free(comment);
@@ -546,16 +609,15 @@ static int map_elem(struct nft_set *m, const char *ifname, const char *verdict)
 	return nft_set_add_elem(m, e);
 }
 
-/* Both directions of one endpoint: the map entries, and the chains of the
- * directions in which a policy isolates the pod. */
-static int endpoint(struct cc *c, const struct nft_endpoint *ep, struct nft_set *eg_map,
-		    struct nft_set *in_map)
+/* Both directions of one endpoint: the chains of the directions in which
+ * a policy isolates the pod; *isolated gets bit 0 for ingress, 1 for egress. */
+static int endpoint(struct cc *c, const struct nft_endpoint *ep, unsigned *isolated)
 {
 	const struct np_policy *const *sel;
 	size_t n = engine_policies_selecting(c->e, ep->pod, &sel);
 	const struct np_policy **iso = calloc(n + 1, sizeof(*iso));
-	char verdict[48];
 	int err = -ENOMEM;
+	*isolated = 0;
 	if (!sel || !iso)
 		goto cleanup;
 	for (int dir = 0; dir < 2; dir++) {
@@ -565,21 +627,62 @@ static int endpoint(struct cc *c, const struct nft_endpoint *ep, struct nft_set 
 			if (egress ? sel[i]->egress_type : sel[i]->ingress_type)
 				iso[niso++] = sel[i];
 		if (niso) {
-			snprintf(verdict, sizeof(verdict), "goto %s-%s", egress ? "eg" : "in",
-				 ep->ifname);
+			*isolated |= 1u << dir;
 			if ((err = endpoint_chain(c, ep, egress, iso, niso)) < 0)
 				goto cleanup;
-		} else {
-			snprintf(verdict, sizeof(verdict), "%s",
-				 egress ? "goto " INGRESS_STAGE : "accept");
 		}
-		if ((err = map_elem(egress ? eg_map : in_map, ep->ifname, verdict)) < 0)
-			goto cleanup;
 	}
 	err = 0;
 cleanup:
 	free(iso);
 	return err;
+}
+
+/* The two verdict maps: an endpoint's entries say where its traffic goes
+ * (its chain when isolated). */
+static int verdict_maps(struct cc *c, const struct nft_endpoint *eps, const unsigned *isolated,
+			size_t n)
+{
+	struct nft_set *eg = NULL, *in = NULL;
+	struct sb *sig = &c->sig;
+	char verdict[48];
+	int err;
+	if (c->memo) {
+		sig->len = 0;
+		for (size_t i = 0; i < n; i++) {
+			sb_add(sig, eps[i].ifname);
+			sb_add(sig, isolated[i] & 1 ? " i" : " -");
+			sb_add(sig, isolated[i] & 2 ? "e\n" : "-\n");
+		}
+		if (sig->oom)
+			return -ENOMEM;
+		if ((err = incr_maps_reuse(c, sig->s ? sig->s : "")) != 0)
+			return err < 0 ? err : 0;
+	}
+	eg = nft_set_new("ep-egress", true, "ifname : verdict", NULL, NULL);
+	in = nft_set_new("ep-ingress", true, "ifname : verdict", NULL, NULL);
+	if ((err = nft_prog_add_set(c->p, eg)) < 0) {
+		nft_set_free(in);
+		return err;
+	}
+	if ((err = nft_prog_add_set(c->p, in)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		for (int dir = 0; dir < 2; dir++) {
+			bool egress = dir == 1;
+			if (isolated[i] & (1u << dir))
+				snprintf(verdict, sizeof(verdict), "goto %s-%s", egress ? "eg" : "in",
+					 eps[i].ifname);
+			else
+				snprintf(verdict, sizeof(verdict), "%s",
+					 egress ? "goto " INGRESS_STAGE : "accept");
+			if ((err = map_elem(egress ? eg : in, eps[i].ifname, verdict)) < 0)
+				return err;
+		}
+	}
+	nft_set_finish(eg);
+	nft_set_finish(in);
+	return c->memo ? incr_maps_keep(c, sig->s ? sig->s : "", eg, in) : 0;
 }
 
 /* ---- the fixed part ------------------------------------------------------------------ */
@@ -670,21 +773,60 @@ static void free_vals(struct smap *m)
 
 static int compile_all(struct cc *c, struct nft_endpoint *eps, size_t n)
 {
-	struct nft_set *eg = nft_set_new("ep-egress", true, "ifname : verdict", NULL, NULL);
-	struct nft_set *in = nft_set_new("ep-ingress", true, "ifname : verdict", NULL, NULL);
-	int err;
-	if ((err = nft_prog_add_set(c->p, eg)) < 0) {
-		nft_set_free(in);
-		return err;
-	}
-	if ((err = nft_prog_add_set(c->p, in)) < 0 || (err = base_chains(c)) < 0)
-		return err;
+	unsigned *isolated = calloc(n + 1, sizeof(*isolated));
+	int err = isolated ? base_chains(c) : -ENOMEM;
+	if (err < 0)
+		goto cleanup;
 	qsort(eps, n, sizeof(*eps), ep_qcmp);
 	for (size_t i = 0; i < n; i++)
-		if ((err = endpoint(c, &eps[i], eg, in)) < 0)
-			return err;
+		if ((err = endpoint(c, &eps[i], &isolated[i])) < 0)
+			goto cleanup;
+	if ((err = verdict_maps(c, eps, isolated, n)) < 0)
+		goto cleanup;
 	nft_prog_finish(c->p);
-	return 0;
+cleanup:
+	free(isolated);
+	return err;
+}
+
+void nft_cc_clear(struct cc *c)
+{
+	nft_prog_free(c->p);
+	c->p = NULL;
+	smap_clear(&c->sets);
+	smap_clear(&c->chains);
+	free_vals(&c->peer_names);
+	free_vals(&c->name_keys);
+	cc_named_ports_clear(c);
+	incr_rec_begin(c);
+	sb_clear(&c->sig);
+}
+
+/* c has its engine, cluster, diags and memo set. */
+int nft_compile_cc(struct cc *c, const struct nft_endpoint *eps, size_t neps,
+		   const struct nft_opts *opts, struct nft_prog **out)
+{
+	struct nft_endpoint *sorted = NULL;
+	int err;
+	*out = NULL;
+	if ((err = check_endpoints(eps, neps, opts, c->diags)) < 0)
+		return err;
+	c->ifprefix = opts ? opts->pod_ifprefix : NULL;
+	c->anti_spoof = !(opts && opts->no_anti_spoof);
+	if (!(c->p = nft_prog_new(opts ? opts->table : NULL)) ||
+	    !(sorted = calloc(neps + 1, sizeof(*sorted)))) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	memcpy(sorted, eps, neps * sizeof(*sorted));
+	if ((err = compile_all(c, sorted, neps)) < 0)
+		goto cleanup;
+	*out = c->p;
+	c->p = NULL;
+cleanup:
+	free(sorted);
+	nft_cc_clear(c);
+	return err;
 }
 
 int nft_compile(struct engine *e, const struct np_cluster *cl,
@@ -693,32 +835,7 @@ int nft_compile(struct engine *e, const struct np_cluster *cl,
 		struct diag_list *diags)
 {
 	struct cc c = {.e = e, .cl = cl, .diags = diags};
-	struct nft_endpoint *sorted = NULL;
-	int err;
-	*out = NULL;
-	if ((err = check_endpoints(eps, neps, opts, diags)) < 0)
-		return err;
-	c.ifprefix = opts ? opts->pod_ifprefix : NULL;
-	c.anti_spoof = !(opts && opts->no_anti_spoof);
-	if (!(c.p = nft_prog_new(opts ? opts->table : NULL)) ||
-	    !(sorted = calloc(neps + 1, sizeof(*sorted)))) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	memcpy(sorted, eps, neps * sizeof(*sorted));
-	if ((err = compile_all(&c, sorted, neps)) < 0)
-		goto cleanup;
-	*out = c.p;
-	c.p = NULL;
-cleanup:
-	nft_prog_free(c.p);
-	free(sorted);
-	smap_clear(&c.sets);
-	smap_clear(&c.chains);
-	free_vals(&c.peer_names);
-	free_vals(&c.name_keys);
-	cc_named_ports_clear(&c);
-	return err;
+	return nft_compile_cc(&c, eps, neps, opts, out);
 }
 
 /* ---- attribution ------------------------------------------------------------------- */

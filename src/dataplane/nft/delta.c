@@ -34,18 +34,41 @@ static bool same_decl_chain(const struct nft_chain *a, const struct nft_chain *b
 	return nft_str_eq(a->hook, b->hook) && nft_str_eq(a->comment, b->comment);
 }
 
+/* Lookups by name in a program's sorted sets / chains, for callers that
+ * ask in name order (every loop here walks a sorted program): a cursor
+ * that only moves forward, instead of a binary search each time. */
+static const struct nft_set *set_in(const struct nft_prog *p, const char *name, size_t *at)
+{
+	if (!p)
+		return NULL;
+	while (*at < p->nsets && strcmp(p->sets[*at]->name, name) < 0)
+		(*at)++;
+	return *at < p->nsets && strcmp(p->sets[*at]->name, name) == 0 ? p->sets[*at] : NULL;
+}
+
+static const struct nft_chain *chain_in(const struct nft_prog *p, const char *name, size_t *at)
+{
+	if (!p)
+		return NULL;
+	while (*at < p->nchains && strcmp(p->chains[*at]->name, name) < 0)
+		(*at)++;
+	return *at < p->nchains && strcmp(p->chains[*at]->name, name) == 0 ? p->chains[*at] : NULL;
+}
+
 /* Whether a declaration differs anywhere: then the table is replaced. */
 static bool needs_replace(const struct nft_prog *from, const struct nft_prog *to)
 {
+	size_t at = 0;
 	if (strcmp(from->table, to->table) != 0)
 		return true;
 	for (size_t i = 0; i < to->nsets; i++) {
-		const struct nft_set *old = nft_prog_set(from, to->sets[i]->name);
+		const struct nft_set *old = set_in(from, to->sets[i]->name, &at);
 		if (old && !same_decl_set(old, to->sets[i]))
 			return true;
 	}
+	at = 0;
 	for (size_t i = 0; i < to->nchains; i++) {
-		const struct nft_chain *old = nft_prog_chain(from, to->chains[i]->name);
+		const struct nft_chain *old = chain_in(from, to->chains[i]->name, &at);
 		if (old && !same_decl_chain(old, to->chains[i]))
 			return true;
 	}
@@ -54,6 +77,8 @@ static bool needs_replace(const struct nft_prog *from, const struct nft_prog *to
 
 static bool same_rules(const struct nft_chain *a, const struct nft_chain *b)
 {
+	if (a == b)
+		return true;   /* shared by the incremental compiler: unchanged */
 	if (a->nrules != b->nrules)
 		return false;
 	for (size_t i = 0; i < a->nrules; i++)
@@ -71,9 +96,10 @@ static void write_rules(struct dctx *x, const struct nft_chain *c)
 
 static void diff_chains(struct dctx *x)
 {
+	size_t at = 0;
 	for (size_t i = 0; i < x->to->nchains; i++) {
 		const struct nft_chain *c = x->to->chains[i];
-		const struct nft_chain *old = x->from ? nft_prog_chain(x->from, c->name) : NULL;
+		const struct nft_chain *old = chain_in(x->from, c->name, &at);
 		if (!old) {
 			nft_chain_decl(&x->create, x->t, c);
 			x->d->chains_added++;
@@ -84,11 +110,13 @@ static void diff_chains(struct dctx *x)
 			write_rules(x, c);
 		}
 	}
+	at = 0;
 	for (size_t i = 0; x->from && i < x->from->nchains; i++)
-		if (!nft_prog_chain(x->to, x->from->chains[i]->name))
+		if (!chain_in(x->to, x->from->chains[i]->name, &at))
 			sb_addf(&x->drop, "flush chain inet %s %s\n", x->t, x->from->chains[i]->name);
+	at = 0;
 	for (size_t i = 0; x->from && i < x->from->nchains; i++) {
-		if (nft_prog_chain(x->to, x->from->chains[i]->name))
+		if (chain_in(x->to, x->from->chains[i]->name, &at))
 			continue;
 		sb_addf(&x->drop, "delete chain inet %s %s\n", x->t, x->from->chains[i]->name);
 		x->d->chains_deleted++;
@@ -108,6 +136,8 @@ static void elem_cmd(struct dctx *x, const char *verb, const char *set, char **v
 /* Merge walk of two sorted element lists. */
 static bool same_elems(const struct nft_set *a, const struct nft_set *b)
 {
+	if (a == b)
+		return true;
 	if (a->nelems != b->nelems)
 		return false;
 	for (size_t i = 0; i < a->nelems; i++)
@@ -231,18 +261,20 @@ cleanup:
 static int diff_sets(struct dctx *x)
 {
 	int err = 0;
+	size_t at = 0;
 	for (size_t i = 0; i < x->to->nsets && !err; i++) {
 		const struct nft_set *s = x->to->sets[i];
-		const struct nft_set *old = x->from ? nft_prog_set(x->from, s->name) : NULL;
+		const struct nft_set *old = set_in(x->from, s->name, &at);
 		if (!old) {
 			nft_set_decl(&x->create, x->t, s);
 			x->d->sets_added++;
 		}
 		err = s->map ? diff_map_elems(x, old, s) : diff_set_elems(x, old, s);
 	}
+	at = 0;
 	for (size_t i = 0; x->from && i < x->from->nsets; i++) {
 		const struct nft_set *s = x->from->sets[i];
-		if (nft_prog_set(x->to, s->name))
+		if (set_in(x->to, s->name, &at))
 			continue;
 		sb_addf(&x->drop, "delete %s inet %s %s\n", s->map ? "map" : "set", x->t, s->name);
 		x->d->sets_deleted++;

@@ -83,6 +83,7 @@ struct nft_chain {
 	char *comment;       /* NULL when none */
 	struct nft_rule *rules;
 	size_t nrules, cap;
+	unsigned refs;       /* owners beyond the first, as for sets */
 };
 
 /* A named set, or a map when map is true. */
@@ -97,6 +98,9 @@ struct nft_set {
 	/* Set by the compiler when it added the elements already sorted and
 	 * unique (it sorts addresses as numbers, far cheaper than as text). */
 	bool in_order;
+	/* Owners beyond the first (the incremental compiler shares unchanged
+	 * sets between the programs it makes); nft_set_free drops one. */
+	unsigned refs;
 };
 
 /* The whole of table inet <table>. Sets and chains are sorted by name. */
@@ -159,6 +163,28 @@ int nft_compile(struct engine *e, const struct np_cluster *cl,
 		const struct nft_endpoint *eps, size_t neps,
 		const struct nft_opts *opts, struct nft_prog **out,
 		struct diag_list *diags);
+
+/* The incremental compiler: nft_incr_compile gives exactly what
+ * nft_compile gives for the same input, but shares with the program it
+ * made last every set whose members, every policy chain whose policy, and
+ * every endpoint chain whose selecting policies did not change (shared
+ * objects are reference counted; free programs as usual, in any order).
+ * Pods, namespaces and endpoints need no reporting: the compiler looks at
+ * them again. A policy that was added, replaced or removed must be
+ * reported by name (or everything forgotten) before the next compile: a
+ * replaced policy may reuse the address of the one it replaced. */
+struct nft_incr;
+struct nft_incr_stats {
+	size_t chains_reused, chains_built, sets_reused, sets_built;   /* last compile */
+};
+struct nft_incr *nft_incr_new(void);
+void nft_incr_free(struct nft_incr *x);
+int nft_incr_compile(struct nft_incr *x, struct engine *e, const struct np_cluster *cl,
+		     const struct nft_endpoint *eps, size_t neps, const struct nft_opts *opts,
+		     struct nft_prog **out, struct diag_list *diags);
+void nft_incr_policy_changed(struct nft_incr *x, const char *ns, const char *name);
+void nft_incr_forget(struct nft_incr *x);
+void nft_incr_get_stats(const struct nft_incr *x, struct nft_incr_stats *out);
 
 /* The rules of a compiled program that account for one direction of a
  * verdict of engine_evaluate for pod (the source for egress, the

@@ -105,13 +105,79 @@ struct cc {
 	struct smap named_ports;  /* "PROTO|NAME" -> pods declaring it (peers.c) */
 	bool named_ports_built;
 	struct diag_list *diags;
+	struct nft_incr *memo;    /* incremental compile: what the last one made (incr.c) */
+	struct incr_deps *rec;    /* the policy chain being built records its sets here */
+	struct sb sig;            /* scratch: signatures of endpoint chains and maps */
 };
+
+/* ---- the incremental compiler's memo (incr.c) ------------------------------ */
+
+/* The addresses (and ports) a set is made of, in the order they came:
+ * equal members make equal elements, so a set whose members did not
+ * change is shared with the last program rather than rebuilt. */
+struct incr_member {
+	struct np_ip ip;
+	int port;            /* -1: none */
+};
+struct incr_members {
+	struct incr_member *v;
+	size_t n, cap;
+};
+int incr_members_push(struct incr_members *m, const struct np_ip *ip, int port);
+
+/* The set of the last program with this name, key and members, now also
+ * added to c's program (and c->sets); NULL when there is none. */
+struct nft_set *incr_set_reuse(struct cc *c, const char *name, const char *key,
+			       const struct incr_members *m);
+/* Remembers a set just built (already in c's program). */
+int incr_set_keep(struct cc *c, const char *name, const char *key,
+		  const struct incr_members *m, struct nft_set *s);
+
+/* A policy chain: reused (with every set it uses) when the policy is the
+ * same object and was not reported changed. 1 when reused, 0 when not. */
+int incr_pchain_reuse(struct cc *c, const char *name, const struct np_policy *pol);
+/* Starts recording the sets of a policy chain (forgets any earlier record). */
+void incr_rec_begin(struct cc *c);
+/* While building a policy chain: the peer / named port it uses. */
+int incr_rec_peer(struct cc *c, const struct np_policy *pol, const struct np_peer *p,
+		  bool egress, int rule, int peer);
+int incr_rec_port(struct cc *c, const char *name, enum np_proto proto, int family);
+int incr_pchain_keep(struct cc *c, const char *name, const struct np_policy *pol,
+		     struct nft_chain *ch);
+
+/* An endpoint chain whose signature (pod, direction, isolating policies)
+ * is unchanged. NULL when there is none. */
+struct nft_chain *incr_epchain_reuse(struct cc *c, const char *name, const char *sig);
+int incr_epchain_keep(struct cc *c, const char *name, const char *sig, struct nft_chain *ch);
+
+/* The two verdict maps of the last program when their signature (every
+ * endpoint's interface and isolation) is the same: 1, else 0. */
+int incr_maps_reuse(struct cc *c, const char *sig);
+int incr_maps_keep(struct cc *c, const char *sig, struct nft_set *eg, struct nft_set *in);
+
+/* Two keys hashed alike: names then depend on order; the incremental
+ * compiler gives up and compiles whole. */
+void incr_collision(struct cc *c);
+
+/* compile.c: the policy chain name, and the whole compile on a cc that
+ * may carry a memo. */
+char *nft_policy_chain_name(const char *ns, const char *name, bool egress);
+int nft_compile_cc(struct cc *c, const struct nft_endpoint *eps, size_t neps,
+		   const struct nft_opts *opts, struct nft_prog **out);
+void nft_cc_clear(struct cc *c);
+int cc_policy_chain(struct cc *c, const struct np_policy *pol, bool egress, const char **name);
 
 /* Names of the sets holding one peer's addresses, created and filled on
  * first use: *v4 and *v6 for a selector peer, one of them for an ipBlock
  * (the other NULL). Both NULL for a peer that has nothing set. */
 int cc_peer_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
 		 const char **v4, const char **v6);
+/* The same in two steps: the peer's canonical key (NULL, returning 0,
+ * for a peer that matches nothing) and comment, then its sets. */
+int cc_peer_key(const struct np_policy *pol, const struct np_peer *peer, char **key,
+		char **comment);
+int cc_peer_sets_keyed(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
+		       const char *key, const char *comment, const char **v4, const char **v6);
 /* The set of address . port of every pod declaring the named port. */
 int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,
 		const char **out);

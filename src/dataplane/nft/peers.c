@@ -43,8 +43,10 @@ static const char *peer_name(struct cc *c, const char *key, bool *fresh)
 	if (name)
 		return name;
 	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)nft_hash(key));
-	for (int i = 2; smap_get(&c->name_keys, buf); i++)
+	for (int i = 2; smap_get(&c->name_keys, buf); i++) {
 		snprintf(buf, sizeof(buf), "%016llx-%d", (unsigned long long)nft_hash(key), i);
+		incr_collision(c);
+	}
 	char *k = strdup(key);
 	if (!k || !(name = strdup(buf)) || smap_put(&c->name_keys, buf, k) < 0) {
 		free(k);
@@ -187,13 +189,46 @@ static char *v4_text(const struct v4elem *e, char buf[32])
 	return strndup(buf, (size_t)(p - buf));
 }
 
+/* Sorts like v4_qcmp, in linear time: a named port's set holds every pod
+ * that declares it, and a changed pod rebuilds it. Key: address, then
+ * port + 1 (17 bits; -1, no port, first), least significant byte first. */
+static int v4_radix(struct v4list *l)
+{
+	struct v4elem *tmp = malloc(l->n * sizeof(*tmp)), *a = l->v, *b = tmp;
+	if (!tmp)
+		return -ENOMEM;
+	for (int shift = 0; shift < 49; shift += 8) {
+		size_t count[257] = {0};
+		for (size_t i = 0; i < l->n; i++)
+			count[((uint64_t)a[i].addr << 17 | (uint64_t)(a[i].port + 1)) >> shift & 255]++;
+		if (count[((uint64_t)a[0].addr << 17 | (uint64_t)(a[0].port + 1)) >> shift & 255] == l->n)
+			continue;   /* one digit for all: nothing to move */
+		for (size_t i = 0, sum = 0; i < 256; i++) {
+			size_t c = count[i];
+			count[i] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < l->n; i++)
+			b[count[((uint64_t)a[i].addr << 17 | (uint64_t)(a[i].port + 1)) >> shift & 255]++] = a[i];
+		struct v4elem *t = a;
+		a = b;
+		b = t;
+	}
+	if (a != l->v)
+		memcpy(l->v, a, l->n * sizeof(*a));
+	free(tmp);
+	return 0;
+}
+
 /* Appends l's elements, sorted and unique, to s (empty before: else the
  * set is sorted as text later, as usual). Frees l's storage. */
 static int v4_flush(struct nft_set *s, struct v4list *l)
 {
 	int err = 0;
 	bool fresh = s->nelems == 0;
-	if (l->n)
+	if (l->n >= 512 && v4_radix(l) == 0)
+		;   /* sorted */
+	else if (l->n)
 		qsort(l->v, l->n, sizeof(*l->v), v4_qcmp);
 	for (size_t i = 0; i < l->n && !err; i++) {
 		const struct v4elem *e = &l->v[i];
@@ -208,50 +243,79 @@ static int v4_flush(struct nft_set *s, struct v4list *l)
 	return err;
 }
 
-static int fill_selector_sets(struct cc *c, const struct np_policy *pol,
-			      const struct np_peer *peer, struct nft_set *s4,
-			      struct nft_set *s6)
+/* A set's elements from its members: IPv4 sorted as numbers, IPv6 as
+ * text (nft_set_finish). */
+static int fill_members(struct nft_set *s, int family, const struct incr_members *m)
 {
-	const struct np_pod *const *pods;
-	size_t n = engine_peer_pods(c->e, pol, peer, &pods);
 	struct v4list l4 = {0};
 	int err = 0;
-	for (size_t i = 0; i < n && !err; i++) {
-		for (size_t j = 0; j < pods[i]->nips && !err; j++) {
-			const struct np_ip *ip = &pods[i]->ips[j];
-			err = ip->family == AF_INET ? v4_push(&l4, ip, -1) : add_ip(s6, ip, NULL);
-		}
+	for (size_t i = 0; i < m->n && !err; i++) {
+		const struct incr_member *e = &m->v[i];
+		if (family == AF_INET)
+			err = v4_push(&l4, &e->ip, e->port);
+		else
+			err = e->port >= 0 ? add_ip_port(s, &e->ip, e->port) : add_ip(s, &e->ip, NULL);
 	}
-	if (!err)
-		return v4_flush(s4, &l4);
+	if (!err && family == AF_INET)
+		return v4_flush(s, &l4);
 	free(l4.v);
 	return err;
 }
 
-static int selector_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
-			 const char **v4, const char **v6)
+/* The set name of the last program when its members are the same, else
+ * a new one filled from them. */
+static int members_set(struct cc *c, const char *name, const char *key, const char *type,
+		       const char *flags, const char *comment, int family,
+		       const struct incr_members *m)
 {
-	char *comment = NULL, *key = selector_key(ns_or_default(pol->meta.namespace), peer, &comment);
+	struct nft_set *s = c->memo ? incr_set_reuse(c, name, key, m) : NULL;
+	int err;
+	if (s)
+		return 0;
+	if (!(s = add_set(c, name, type, flags, comment)))
+		return -ENOMEM;
+	if ((err = fill_members(s, family, m)) < 0)
+		return err;
+	return c->memo ? incr_set_keep(c, name, key, m, s) : 0;
+}
+
+static int selector_members(struct cc *c, const struct np_policy *pol,
+			    const struct np_peer *peer, struct incr_members *m4,
+			    struct incr_members *m6)
+{
+	const struct np_pod *const *pods;
+	size_t n = engine_peer_pods(c->e, pol, peer, &pods);
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		for (size_t j = 0; j < pods[i]->nips && !err; j++) {
+			const struct np_ip *ip = &pods[i]->ips[j];
+			err = incr_members_push(ip->family == AF_INET ? m4 : m6, ip, -1);
+		}
+	return err;
+}
+
+static int selector_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
+			 const char *key, const char *comment, const char **v4, const char **v6)
+{
 	char n4[64], n6[64];
 	const char *h;
 	bool fresh;
+	struct incr_members m4 = {0}, m6 = {0};
 	int err = -ENOMEM;
 	if (!key || !(h = peer_name(c, key, &fresh)))
 		goto cleanup;
 	snprintf(n4, sizeof(n4), "sel4-%s", h);
 	snprintf(n6, sizeof(n6), "sel6-%s", h);
-	if (fresh) {
-		struct nft_set *s4 = add_set(c, n4, "ipv4_addr", NULL, comment);
-		struct nft_set *s6 = s4 ? add_set(c, n6, "ipv6_addr", NULL, comment) : NULL;
-		if (!s6 || (err = fill_selector_sets(c, pol, peer, s4, s6)) < 0)
-			goto cleanup;
-	}
+	if (fresh && ((err = selector_members(c, pol, peer, &m4, &m6)) < 0 ||
+		      (err = members_set(c, n4, key, "ipv4_addr", NULL, comment, AF_INET, &m4)) < 0 ||
+		      (err = members_set(c, n6, key, "ipv6_addr", NULL, comment, AF_INET6, &m6)) < 0))
+		goto cleanup;
 	*v4 = ((struct nft_set *)smap_get(&c->sets, n4))->name;
 	*v6 = ((struct nft_set *)smap_get(&c->sets, n6))->name;
 	err = 0;
 cleanup:
-	free(key);
-	free(comment);
+	free(m4.v);
+	free(m6.v);
 	return err;
 }
 
@@ -398,9 +462,10 @@ cleanup:
 	return key;
 }
 
-static int ipblock_set(struct cc *c, const struct np_ipblock *b, const char **v4, const char **v6)
+static int ipblock_set(struct cc *c, const struct np_ipblock *b, const char *key,
+		       const char *comment, const char **v4, const char **v6)
 {
-	char *comment = NULL, *key = ipblock_key(b, &comment), name[64];
+	char name[64];
 	bool v6fam = b->cidr.ip.family == AF_INET6, fresh;
 	const char *h;
 	int err = -ENOMEM;
@@ -408,28 +473,56 @@ static int ipblock_set(struct cc *c, const struct np_ipblock *b, const char **v4
 		goto cleanup;
 	snprintf(name, sizeof(name), "cidr%c-%s", v6fam ? '6' : '4', h);
 	if (fresh) {
-		struct nft_set *s = add_set(c, name, v6fam ? "ipv6_addr" : "ipv4_addr",
-					    "interval", comment);
-		if (!s || (err = carve(s, b)) < 0)
-			goto cleanup;
+		/* the key says it all: no members */
+		struct incr_members none = {0};
+		struct nft_set *s = c->memo ? incr_set_reuse(c, name, key, &none) : NULL;
+		if (!s) {
+			s = add_set(c, name, v6fam ? "ipv6_addr" : "ipv4_addr", "interval", comment);
+			if (!s || (err = carve(s, b)) < 0 ||
+			    (c->memo && (err = incr_set_keep(c, name, key, &none, s)) < 0))
+				goto cleanup;
+		}
 	}
 	*(v6fam ? v6 : v4) = ((struct nft_set *)smap_get(&c->sets, name))->name;
 	err = 0;
 cleanup:
-	free(key);
-	free(comment);
 	return err;
+}
+
+int cc_peer_key(const struct np_policy *pol, const struct np_peer *peer, char **key,
+		char **comment)
+{
+	*key = *comment = NULL;
+	if (peer->has_ipblock)
+		*key = ipblock_key(&peer->ipblock, comment);
+	else if (peer->has_pod_sel || peer->has_ns_sel)
+		*key = selector_key(ns_or_default(pol->meta.namespace), peer, comment);
+	else
+		return 0;      /* matches nothing (validation rejects it anyway) */
+	return *key ? 0 : -ENOMEM;
+}
+
+int cc_peer_sets_keyed(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
+		       const char *key, const char *comment, const char **v4, const char **v6)
+{
+	*v4 = *v6 = NULL;
+	if (!key)
+		return 0;
+	if (peer->has_ipblock)
+		return ipblock_set(c, &peer->ipblock, key, comment, v4, v6);
+	return selector_sets(c, pol, peer, key, comment, v4, v6);
 }
 
 int cc_peer_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
 		 const char **v4, const char **v6)
 {
-	*v4 = *v6 = NULL;
-	if (peer->has_ipblock)
-		return ipblock_set(c, &peer->ipblock, v4, v6);
-	if (!peer->has_pod_sel && !peer->has_ns_sel)
-		return 0;      /* matches nothing (validation rejects it anyway) */
-	return selector_sets(c, pol, peer, v4, v6);
+	char *key, *comment;
+	int err = cc_peer_key(pol, peer, &key, &comment);
+	if (!err)
+		err = cc_peer_sets_keyed(c, pol, peer, key, comment, v4, v6);
+	free(key);
+	free(comment);
+	return err;
 }
 
 /* ---- named ports ------------------------------------------------------------------- */
@@ -478,17 +571,22 @@ void cc_named_ports_clear(struct cc *c)
 	c->named_ports_built = false;
 }
 
-static int named_use_add(struct smap *m, const char *key, const struct np_pod *pod, int port)
+static struct named_uses *named_uses_get(struct smap *m, const char *key)
 {
 	struct named_uses *u = smap_get(m, key);
 	if (!u) {
 		if (!(u = calloc(1, sizeof(*u))))
-			return -ENOMEM;
+			return NULL;
 		if (smap_put(m, key, u) < 0) {
 			free(u);
-			return -ENOMEM;
+			return NULL;
 		}
 	}
+	return u;
+}
+
+static int named_use_add(struct named_uses *u, const struct np_pod *pod, int port)
+{
 	if (u->n == u->cap) {
 		size_t cap = u->cap ? u->cap * 2 : 16;
 		struct named_use *v = realloc(u->v, cap * sizeof(*v));
@@ -502,14 +600,23 @@ static int named_use_add(struct smap *m, const char *key, const struct np_pod *p
 }
 
 /* "PROTO|NAME" -> the pods, in cluster order, with the port the name
- * resolves to (pod_resolve_named_port: the first declaration wins). */
+ * resolves to (pod_resolve_named_port: the first declaration wins). Runs
+ * on every compile over every pod, so the few names in use are kept at
+ * hand rather than formatted and hashed for each pod. */
 static int named_index_build(struct cc *c)
 {
+	struct {
+		const char *name;
+		enum np_proto proto;
+		struct named_uses *u;
+	} recent[8];
+	size_t nrecent = 0, next = 0;
 	char key[160];
 	for (size_t i = 0; i < c->cl->npods; i++) {
 		const struct np_pod *pod = c->cl->pods[i];
 		for (size_t j = 0; j < pod->nports; j++) {
 			const struct np_container_port *cp = &pod->ports[j];
+			struct named_uses *u = NULL;
 			bool earlier = false;
 			if (!cp->name)
 				continue;
@@ -518,8 +625,20 @@ static int named_index_build(struct cc *c)
 					  strcmp(pod->ports[k].name, cp->name) == 0;
 			if (earlier)
 				continue;
-			snprintf(key, sizeof(key), "%d|%s", (int)cp->proto, cp->name);
-			if (named_use_add(&c->named_ports, key, pod, cp->port) < 0)
+			for (size_t k = 0; k < nrecent && !u; k++)
+				if (recent[k].proto == cp->proto && strcmp(recent[k].name, cp->name) == 0)
+					u = recent[k].u;
+			if (!u) {
+				snprintf(key, sizeof(key), "%d|%s", (int)cp->proto, cp->name);
+				if (!(u = named_uses_get(&c->named_ports, key)))
+					return -ENOMEM;
+				recent[next].name = cp->name;
+				recent[next].proto = cp->proto;
+				recent[next].u = u;
+				next = (next + 1) % 8;
+				nrecent += nrecent < 8;
+			}
+			if (named_use_add(u, pod, cp->port) < 0)
 				return -ENOMEM;
 		}
 	}
@@ -527,11 +646,10 @@ static int named_index_build(struct cc *c)
 	return 0;
 }
 
-static int fill_port_set(struct cc *c, struct nft_set *s, const char *name,
-			 enum np_proto proto, int family)
+static int port_members(struct cc *c, const char *name, enum np_proto proto, int family,
+			struct incr_members *m)
 {
 	struct named_uses *u;
-	struct v4list l4 = {0};
 	char key[160];
 	int err = 0;
 	if (!c->named_ports_built && named_index_build(c) < 0)
@@ -547,39 +665,43 @@ static int fill_port_set(struct cc *c, struct nft_set *s, const char *name,
 		int port = pod_resolve_named_port(pod, name, proto);
 		for (size_t j = 0; port >= 0 && j < pod->nips && !err; j++)
 			if (pod->ips[j].family == family)
-				err = family == AF_INET ? v4_push(&l4, &pod->ips[j], port)
-							: add_ip_port(s, &pod->ips[j], port);
+				err = incr_members_push(m, &pod->ips[j], port);
 	}
 	for (size_t i = 0; u && i < u->n && !err; i++) {
 		const struct np_pod *pod = u->v[i].pod;
 		for (size_t j = 0; j < pod->nips && !err; j++)
 			if (pod->ips[j].family == family)
-				err = family == AF_INET ? v4_push(&l4, &pod->ips[j], u->v[i].port)
-							: add_ip_port(s, &pod->ips[j], u->v[i].port);
+				err = incr_members_push(m, &pod->ips[j], u->v[i].port);
 	}
-	if (!err)
-		return v4_flush(s, &l4);
-	free(l4.v);
 	return err;
 }
 
 int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,
 		const char **out)
 {
-	char sname[96], comment[96];
+	char sname[96], comment[96], *key = NULL;
+	struct incr_members m = {0};
 	struct nft_set *s;
+	int err = 0;
 	port_set_name(sname, sizeof(sname), name, proto, family);
 	s = smap_get(&c->sets, sname);
 	if (!s) {
 		snprintf(comment, sizeof(comment), "named port %s/%s", name, proto_name(proto));
-		s = add_set(c, sname, family == AF_INET ? "ipv4_addr . inet_service"
-							: "ipv6_addr . inet_service",
-			    NULL, comment);
-		if (!s)
-			return -ENOMEM;
-		int err = fill_port_set(c, s, name, proto, family);
+		if (asprintf(&key, "port|%d|%d|%s", (int)proto, family, name) < 0) {
+			key = NULL;
+			err = -ENOMEM;
+		}
+		if (!err)
+			err = port_members(c, name, proto, family, &m);
+		if (!err)
+			err = members_set(c, sname, key, family == AF_INET ? "ipv4_addr . inet_service"
+									   : "ipv6_addr . inet_service",
+					  NULL, comment, family, &m);
+		free(key);
+		free(m.v);
 		if (err < 0)
 			return err;
+		s = smap_get(&c->sets, sname);
 	}
 	*out = s->name;
 	return 0;

@@ -54,6 +54,10 @@ void nft_set_free(struct nft_set *s)
 {
 	if (!s)
 		return;
+	if (s->refs) {
+		s->refs--;
+		return;
+	}
 	for (size_t i = 0; i < s->nelems; i++)
 		free(s->elems[i]);
 	free(s->elems);
@@ -75,6 +79,8 @@ int nft_set_add_elem(struct nft_set *s, char *elem)
 	}
 	s->elems = v;
 	s->elems[s->nelems++] = elem;
+	if (s->nelems > 1 && s->in_order && nft_elem_cmp(s->elems[s->nelems - 2], elem) >= 0)
+		s->in_order = false;
 	return 0;
 }
 
@@ -91,6 +97,7 @@ void nft_set_finish(struct nft_set *s)
 			s->elems[w++] = s->elems[i];
 	}
 	s->nelems = w;
+	s->in_order = true;   /* a shared set is finished once */
 }
 
 /* ---- chains and rules ------------------------------------------------------------ */
@@ -126,6 +133,10 @@ void nft_chain_free(struct nft_chain *c)
 {
 	if (!c)
 		return;
+	if (c->refs) {
+		c->refs--;
+		return;
+	}
 	for (size_t i = 0; i < c->nrules; i++)
 		nft_rule_clear(&c->rules[i]);
 	free(c->rules);

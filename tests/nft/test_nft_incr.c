@@ -1,0 +1,477 @@
+/* The incremental compiler against the whole one: random clusters fed to
+ * the agent's cache as API events (so replaced objects are freed and their
+ * addresses reused, as in the agent), and after every change the program
+ * of nft_incr_compile must print exactly as a fresh nft_compile's, and the
+ * delta from the previous program must be the same transaction. */
+#include "agent/agent.h"
+#include "case.h"
+#include "unit.h"
+#include "../../src/dataplane/nft/nft_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned long long rng;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+#define NNS 4
+#define NPODS 40
+#define NPOLS 14
+#define NLOCAL 10
+
+static const char *const apps[] = {"a", "b", "c"};
+static const char *const tiers[] = {"web", "db", "api"};
+static const char *const teams[] = {"red", "blue"};
+
+static json_t *gen_ns(int i)
+{
+	char name[16];
+	snprintf(name, sizeof(name), "ns%d", i);
+	json_t *labels = json_pack("{s:s}", "team", teams[rnd(2)]);
+	if (rnd(2))
+		json_object_set_new(labels, "env", json_string(rnd(2) ? "prod" : "dev"));
+	return json_pack("{s:{s:s,s:o}}", "metadata", "name", name, "labels", labels);
+}
+
+/* Pod i: local ones (i < NLOCAL) carry an interface; addresses IPv4,
+ * sometimes IPv6 too, sometimes none; named ports that vary. */
+static json_t *gen_pod(int i)
+{
+	char name[16], ns[16], ip4[32], ip6[48], ifn[16];
+	snprintf(name, sizeof(name), "p%d", i);
+	snprintf(ns, sizeof(ns), "ns%d", i % NNS);
+	snprintf(ip4, sizeof(ip4), "10.0.%u.%u", rnd(3), 1 + rnd(120));
+	snprintf(ip6, sizeof(ip6), "fd00::%x", 1 + rnd(300));
+	json_t *labels = json_pack("{s:s}", "app", apps[rnd(3)]);
+	if (rnd(3))
+		json_object_set_new(labels, "tier", json_string(tiers[rnd(3)]));
+	json_t *ports = json_array();
+	if (rnd(3))
+		json_array_append_new(ports, json_pack("{s:s,s:i}", "name", "http", "containerPort",
+						       8080 + (int)rnd(2)));
+	if (!rnd(3))
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:s}", "name", "dns", "containerPort",
+						       53, "protocol", "UDP"));
+	json_t *pod = json_pack("{s:{s:s,s:s,s:o},s:{s:[{s:s,s:s,s:o}]}}", "metadata", "name", name,
+				"namespace", ns, "labels", labels, "spec", "containers", "name",
+				"c", "image", "x", "ports", ports);
+	unsigned addr = rnd(8);
+	json_t *status = json_object();
+	if (addr == 0)
+		;   /* no address yet */
+	else if (addr == 1)
+		json_object_set_new(status, "podIPs", json_pack("[{s:s},{s:s}]", "ip", ip4, "ip", ip6));
+	else
+		json_object_set_new(status, "podIP", json_string(ip4));
+	json_object_set_new(pod, "status", status);
+	if (i < NLOCAL) {
+		snprintf(ifn, sizeof(ifn), "np%d", rnd(4) ? i : i + 100);
+		json_object_set_new(json_object_get(pod, "metadata"), "annotations",
+				    json_pack("{s:s}", "netpol.io/interface", ifn));
+	}
+	return pod;
+}
+
+static const char *peer_text(char *buf, size_t len)
+{
+	switch (rnd(6)) {
+	case 0:
+		snprintf(buf, len, "{\"podSelector\":{\"matchLabels\":{\"app\":\"%s\"}}}", apps[rnd(3)]);
+		break;
+	case 1:
+		snprintf(buf, len, "{\"namespaceSelector\":{\"matchLabels\":{\"team\":\"%s\"}}}",
+			 teams[rnd(2)]);
+		break;
+	case 2:
+		snprintf(buf, len,
+			 "{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"env\",\"operator\":"
+			 "\"Exists\"}]},\"podSelector\":{\"matchLabels\":{\"tier\":\"%s\"}}}",
+			 tiers[rnd(3)]);
+		break;
+	case 3: {
+		unsigned net = rnd(3);
+		snprintf(buf, len, "{\"ipBlock\":{\"cidr\":\"10.0.%u.0/24\",\"except\":[\"10.0.%u.%u/26\"]}}",
+			 net, net, 64 * rnd(4));
+		break;
+	}
+	case 4:
+		snprintf(buf, len, "{\"podSelector\":{}}");
+		break;
+	default:
+		snprintf(buf, len, "{\"ipBlock\":{\"cidr\":\"fd00::/120\"}}");
+		break;
+	}
+	return buf;
+}
+
+static const char *ports_text(char *buf, size_t len)
+{
+	switch (rnd(5)) {
+	case 0:
+		snprintf(buf, len, "[{\"port\":\"http\"}]");
+		break;
+	case 1:
+		snprintf(buf, len, "[{\"port\":80},{\"port\":\"dns\",\"protocol\":\"UDP\"}]");
+		break;
+	case 2:
+		snprintf(buf, len, "[{\"port\":5000,\"endPort\":%u}]", 5000 + rnd(100));
+		break;
+	case 3:
+		snprintf(buf, len, "[{\"protocol\":\"UDP\"}]");
+		break;
+	default:
+		snprintf(buf, len, "[]");
+		break;
+	}
+	return buf;
+}
+
+static json_t *gen_policy(int i)
+{
+	char text[2048], sel[96], rules[2][900];
+	for (int d = 0; d < 2; d++) {
+		char peers[400] = "", ports[128], p[200];
+		unsigned np = rnd(3);
+		for (unsigned k = 0; k < np; k++)
+			snprintf(peers + strlen(peers), sizeof(peers) - strlen(peers), "%s%s",
+				 k ? "," : "", peer_text(p, sizeof(p)));
+		if (rnd(4) == 0)
+			snprintf(rules[d], sizeof(rules[d]), "[]");
+		else
+			snprintf(rules[d], sizeof(rules[d]), "[{\"%s\":[%s],\"ports\":%s}]",
+				 d ? "to" : "from", peers, ports_text(ports, sizeof(ports)));
+	}
+	if (rnd(3))
+		snprintf(sel, sizeof(sel), "{\"matchLabels\":{\"app\":\"%s\"}}", apps[rnd(3)]);
+	else
+		snprintf(sel, sizeof(sel), "{}");
+	const char *types[] = {"[\"Ingress\"]", "[\"Egress\"]", "[\"Ingress\",\"Egress\"]"};
+	snprintf(text, sizeof(text),
+		 "{\"metadata\":{\"name\":\"pol%d\",\"namespace\":\"ns%u\"},\"spec\":{\"podSelector\":%s,"
+		 "\"policyTypes\":%s,\"ingress\":%s,\"egress\":%s}}",
+		 i, (unsigned)i % NNS, sel, types[rnd(3)], rules[0], rules[1]);
+	return json_loads(text, 0, NULL);
+}
+
+struct world {
+	struct agent_cache *cache;
+	struct nft_incr *incr;
+	struct nft_prog *prev_incr, *prev_full;
+	size_t reused_chains, reused_sets, built_chains;
+};
+
+static bool feed(struct world *w, enum agent_kind k, const char *type, json_t *obj)
+{
+	struct diag_list d = {0};
+	if (k == AGENT_POLICIES) {
+		json_t *m = json_object_get(obj, "metadata");
+		nft_incr_policy_changed(w->incr, json_string_value(json_object_get(m, "namespace")),
+					json_string_value(json_object_get(m, "name")));
+	}
+	int r = agent_cache_apply(w->cache, k, type, obj, &d);
+	if (r < 0)
+		printf("  refused: %s\n", d.n ? d.items[0].msg : "?");
+	diag_list_clear(&d);
+	json_decref(obj);
+	return r >= 0;
+}
+
+/* Both compiles, their texts and their deltas from the last ones. */
+static bool compare(struct world *w, int step)
+{
+	struct nft_endpoint *eps = NULL;
+	size_t n = 0;
+	struct nft_opts o = {.pod_ifprefix = "np"};
+	struct nft_prog *pi = NULL, *pf = NULL;
+	struct nft_delta *di = NULL, *df = NULL;
+	struct nft_incr_stats st;
+	char *ti = NULL, *tf = NULL;
+	bool ok = false;
+	struct engine *e = agent_cache_engine(w->cache);
+	const struct np_cluster *cl = agent_cache_cluster(w->cache);
+	if (agent_cache_endpoints(w->cache, &eps, &n, NULL) < 0 ||
+	    nft_incr_compile(w->incr, e, cl, eps, n, &o, &pi, NULL) < 0 ||
+	    nft_compile(e, cl, eps, n, &o, &pf, NULL) < 0)
+		goto cleanup;
+	ti = nft_prog_text(pi);
+	tf = nft_prog_text(pf);
+	if (!ti || !tf || strcmp(ti, tf) != 0) {
+		printf("  step %d: programs differ\n--- incremental\n%s\n--- whole\n%s\n", step,
+		       ti ? ti : "?", tf ? tf : "?");
+		goto cleanup;
+	}
+	if (nft_delta_compute(w->prev_incr, pi, &di) < 0 ||
+	    nft_delta_compute(w->prev_full, pf, &df) < 0 || strcmp(di->text, df->text) != 0) {
+		printf("  step %d: deltas differ\n", step);
+		goto cleanup;
+	}
+	nft_incr_get_stats(w->incr, &st);
+	w->reused_chains += st.chains_reused;
+	w->reused_sets += st.sets_reused;
+	w->built_chains += st.chains_built;
+	/* the agent keeps the last program; free the older one first or
+	 * last, alternately, to exercise shared ownership both ways */
+	if (step % 2) {
+		nft_prog_free(w->prev_incr);
+		w->prev_incr = pi;
+	} else {
+		struct nft_prog *old = w->prev_incr;
+		w->prev_incr = pi;
+		nft_prog_free(old);
+	}
+	pi = NULL;
+	nft_prog_free(w->prev_full);
+	w->prev_full = pf;
+	pf = NULL;
+	ok = true;
+cleanup:
+	free(eps);
+	free(ti);
+	free(tf);
+	nft_prog_free(pi);
+	nft_prog_free(pf);
+	nft_delta_free(di);
+	nft_delta_free(df);
+	return ok;
+}
+
+static const char *name_of(char *buf, size_t len, const char *fmt, int i)
+{
+	snprintf(buf, len, fmt, i);
+	return buf;
+}
+
+/* One random change; returns false when the cache refused it. */
+static bool change(struct world *w, bool *present, bool *pol_present)
+{
+	char buf[64];
+	switch (rnd(9)) {
+	case 0: case 1: case 2: { /* pod added, relabelled, re-addressed, new ports */
+		int i = (int)rnd(NPODS);
+		bool was = present[i];
+		present[i] = true;
+		return feed(w, AGENT_PODS, was ? "MODIFIED" : "ADDED", gen_pod(i));
+	}
+	case 3: { /* pod deleted */
+		int i = (int)rnd(NPODS);
+		if (!present[i])
+			return true;
+		present[i] = false;
+		json_t *o = json_pack("{s:{s:s,s:s}}", "metadata", "name", name_of(buf, sizeof(buf), "p%d", i),
+				      "namespace", "");
+		json_object_set_new(json_object_get(o, "metadata"), "namespace",
+				    json_string(name_of(buf, sizeof(buf), "ns%d", i % NNS)));
+		return feed(w, AGENT_PODS, "DELETED", o);
+	}
+	case 4: /* namespace relabelled */
+		return feed(w, AGENT_NAMESPACES, "MODIFIED", gen_ns((int)rnd(NNS)));
+	case 5: case 6: { /* policy added or edited */
+		int i = (int)rnd(NPOLS);
+		bool was = pol_present[i];
+		pol_present[i] = true;
+		return feed(w, AGENT_POLICIES, was ? "MODIFIED" : "ADDED", gen_policy(i));
+	}
+	case 7: { /* policy deleted */
+		int i = (int)rnd(NPOLS);
+		if (!pol_present[i])
+			return true;
+		pol_present[i] = false;
+		json_t *o = json_pack("{s:{s:s,s:s}}", "metadata", "name", name_of(buf, sizeof(buf), "pol%d", i),
+				      "namespace", "");
+		json_object_set_new(json_object_get(o, "metadata"), "namespace",
+				    json_string(name_of(buf, sizeof(buf), "ns%d", i % NNS)));
+		return feed(w, AGENT_POLICIES, "DELETED", o);
+	}
+	default: /* nothing changed: everything is reused */
+		return true;
+	}
+}
+
+static bool run_world(unsigned long long seed, int changes, struct world *w)
+{
+	bool present[NPODS] = {0}, pol_present[NPOLS] = {0};
+	bool ok = true;
+	rng = seed;
+	for (int i = 0; i < NNS && ok; i++)
+		ok = feed(w, AGENT_NAMESPACES, "ADDED", gen_ns(i));
+	for (int i = 0; i < NPODS && ok; i++) {
+		present[i] = rnd(4) != 0;
+		ok = !present[i] || feed(w, AGENT_PODS, "ADDED", gen_pod(i));
+	}
+	for (int i = 0; i < NPOLS && ok; i++) {
+		pol_present[i] = rnd(2) != 0;
+		ok = !pol_present[i] || feed(w, AGENT_POLICIES, "ADDED", gen_policy(i));
+	}
+	ok = ok && compare(w, 0);
+	for (int k = 1; k <= changes && ok; k++) {
+		/* sometimes several changes in one commit, as the agent batches */
+		int batch = rnd(4) == 0 ? 2 + (int)rnd(3) : 1;
+		for (int b = 0; b < batch && ok; b++)
+			ok = change(w, present, pol_present);
+		ok = ok && compare(w, k);
+	}
+	return ok;
+}
+
+TEST(incremental_program_equals_a_fresh_compile_after_every_random_change)
+{
+	size_t chains = 0, sets = 0, built = 0;
+	for (unsigned long long seed = 1; seed <= 10; seed++) {
+		struct world w = {.cache = agent_cache_new(), .incr = nft_incr_new()};
+		CHECK(w.cache && w.incr);
+		CHECK(run_world(seed * 0x9E3779B97F4A7C15ull, 150, &w));
+		chains += w.reused_chains;
+		sets += w.reused_sets;
+		built += w.built_chains;
+		nft_prog_free(w.prev_incr);
+		nft_incr_free(w.incr);
+		nft_prog_free(w.prev_full);
+		agent_cache_free(w.cache);
+	}
+	printf("  reused %zu chains and %zu sets, built %zu chains\n", chains, sets, built);
+	/* the comparison means something only if sharing happened */
+	CHECK(chains > built);
+	CHECK(sets > 0);
+}
+
+TEST(incremental_compile_shares_everything_when_nothing_changed)
+{
+	struct world w = {.cache = agent_cache_new(), .incr = nft_incr_new()};
+	struct nft_incr_stats st;
+	struct nft_delta *d = NULL;
+	CHECK(run_world(42, 0, &w));
+	CHECK(compare(&w, 1));
+	nft_incr_get_stats(w.incr, &st);
+	CHECK_INT(st.chains_built, 0);
+	CHECK_INT(st.sets_built, 0);
+	CHECK(nft_delta_compute(w.prev_incr, w.prev_incr, &d) == 0 && nft_delta_empty(d));
+	nft_delta_free(d);
+	nft_prog_free(w.prev_incr);
+	nft_incr_free(w.incr);   /* before the program: either order is fine */
+	nft_prog_free(w.prev_full);
+	agent_cache_free(w.cache);
+}
+
+TEST(incremental_compile_of_a_node_without_pods_then_with_one)
+{
+	struct world w = {.cache = agent_cache_new(), .incr = nft_incr_new()};
+	rng = 7;
+	CHECK(compare(&w, 0));       /* nothing at all: empty maps */
+	CHECK(compare(&w, 1));
+	CHECK(feed(&w, AGENT_NAMESPACES, "ADDED", gen_ns(0)));
+	CHECK(feed(&w, AGENT_POLICIES, "ADDED", gen_policy(0)));
+	CHECK(compare(&w, 2));
+	CHECK(feed(&w, AGENT_PODS, "ADDED", gen_pod(0)));
+	CHECK(compare(&w, 3));
+	nft_prog_free(w.prev_incr);
+	nft_incr_free(w.incr);
+	nft_prog_free(w.prev_full);
+	agent_cache_free(w.cache);
+}
+
+static char *incr_text(struct nft_incr *x, struct nft_case *c)
+{
+	struct nft_opts o = {.pod_ifprefix = "np"};
+	struct nft_prog *p = NULL;
+	char *t = nft_incr_compile(x, c->e, c->cl, c->eps, c->neps, &o, &p, NULL) == 0
+			  ? nft_prog_text(p) : NULL;
+	nft_prog_free(p);
+	return t;
+}
+
+static char *full_text(struct nft_case *c)
+{
+	struct nft_opts o = {.pod_ifprefix = "np"};
+	struct nft_prog *p = NULL;
+	char *t = nft_compile(c->e, c->cl, c->eps, c->neps, &o, &p, NULL) == 0 ? nft_prog_text(p)
+										: NULL;
+	nft_prog_free(p);
+	return t;
+}
+
+/* The contract: a policy edited in place (or replaced by one at the same
+ * address) keeps its old chain until reported. */
+TEST(a_policy_edited_in_place_is_recompiled_once_reported)
+{
+	static const char text[] =
+		"# endpoint: default/web npweb\n"
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default, labels: {app: web}}\n"
+		"status: {podIP: 10.0.0.10}\n---\n"
+		"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		"metadata: {name: web, namespace: default}\n"
+		"spec:\n  podSelector: {matchLabels: {app: web}}\n"
+		"  ingress:\n  - ports:\n    - port: 80\n";
+	struct nft_case c = {0};
+	struct nft_incr *x = nft_incr_new();
+	char *err = NULL, *a = NULL, *b = NULL, *f = NULL;
+	CHECK(nft_case_load("t.yaml", text, &c, &err) == 0);
+	CHECK((a = incr_text(x, &c)) && strstr(a, "tcp dport 80 "));
+	struct np_policy *pol = cluster_find_policy(c.cl, "default", "web");
+	CHECK(pol && pol->ningress == 1 && pol->ingress[0].nports == 1);
+	pol->ingress[0].ports[0].port = 81;
+	CHECK(engine_policy_changed(c.e, pol) == 0);
+	CHECK((b = incr_text(x, &c)) && strcmp(a, b) == 0);   /* not told: reused */
+	free(b);
+	nft_incr_policy_changed(x, "default", "web");
+	CHECK((b = incr_text(x, &c)) && (f = full_text(&c)));
+	CHECK_STR(b, f);
+	CHECK(strstr(b, "tcp dport 81 ") != NULL);
+	free(a);
+	free(b);
+	free(f);
+	free(err);
+	nft_incr_free(x);
+	nft_case_clear(&c);
+}
+
+/* Large IPv4 sets are sorted by a radix sort: the elements must come out
+ * in nft's order, unique, one per distinct address . port. */
+TEST(a_large_named_port_set_is_sorted_and_unique)
+{
+	struct world w = {.cache = agent_cache_new(), .incr = nft_incr_new()};
+	char text[600];
+	unsigned seen[256 * 4] = {0};
+	size_t distinct = 0;
+	rng = 99;
+	CHECK(feed(&w, AGENT_NAMESPACES, "ADDED", gen_ns(0)));
+	for (int i = 0; i < 900; i++) {
+		/* F.A.B.C: few enough values that some repeat */
+		static const unsigned first[] = {10, 172, 9, 192};
+		unsigned a = rnd(4), b = rnd(256), port = 8000 + rnd(2);
+		snprintf(text, sizeof(text),
+			 "{\"metadata\":{\"name\":\"q%d\",\"namespace\":\"ns0\"},\"spec\":{\"containers\":"
+			 "[{\"name\":\"c\",\"ports\":[{\"name\":\"http\",\"containerPort\":%u}]}]},"
+			 "\"status\":{\"podIP\":\"%u.%u.%u.%u\"}}",
+			 i, port, first[a], a, b, (unsigned)i % 3);
+		seen[a * 256 + b] |= 1u << ((port - 8000) * 3 + (unsigned)i % 3);
+		CHECK(feed(&w, AGENT_PODS, "ADDED", json_loads(text, 0, NULL)));
+	}
+	for (size_t i = 0; i < 256 * 4; i++)
+		distinct += (size_t)__builtin_popcount(seen[i]);
+	CHECK(feed(&w, AGENT_PODS, "ADDED", gen_pod(0)));   /* a local pod */
+	snprintf(text, sizeof(text),
+		 "{\"metadata\":{\"name\":\"pol\",\"namespace\":\"ns0\"},\"spec\":{\"podSelector\":{},"
+		 "\"policyTypes\":[\"Egress\"],\"egress\":[{\"ports\":[{\"port\":\"http\"}]}]}}");
+	CHECK(feed(&w, AGENT_POLICIES, "ADDED", json_loads(text, 0, NULL)));
+	CHECK(compare(&w, 0));
+	const struct nft_set *set = nft_prog_set(w.prev_incr, "port4-http-tcp");
+	CHECK(set != NULL);
+	if (set) {
+		/* the local pod may add one more address */
+		CHECK(set->nelems == distinct || set->nelems == distinct + 1);
+		for (size_t i = 1; i < set->nelems; i++)
+			CHECK(nft_elem_cmp(set->elems[i - 1], set->elems[i]) < 0);
+	}
+	nft_prog_free(w.prev_incr);
+	nft_incr_free(w.incr);
+	nft_prog_free(w.prev_full);
+	agent_cache_free(w.cache);
+}
