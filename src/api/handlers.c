@@ -441,6 +441,22 @@ static void do_get(struct api *api, const struct api_request *req, const struct 
 	reply(resp, 200, obj);
 }
 
+/* The NamespaceLifecycle admission's answer. */
+static void fail_terminating(struct api_response *resp, const struct route *rt,
+			     const char *name)
+{
+	const char *group = api_resource_group(rt->r);
+	api_fail(resp, 403, "Forbidden",
+		 "%s%s%s \"%s\" is forbidden: unable to create new content in namespace %s "
+		 "because it is being terminated", store_resource_name(rt->r), *group ? "." : "",
+		 group, name ? name : "", rt->ns);
+	api_status_details(resp->body, name ? name : "", group, store_resource_name(rt->r));
+	json_object_set_new(json_object_get(resp->body, "details"), "causes",
+			    json_pack("[{s:s, s:s, s:s}]", "reason", "NamespaceTerminating",
+				      "message", "namespace is being terminated", "field",
+				      "metadata.namespace"));
+}
+
 static void do_create(struct api *api, const struct api_request *req, const struct route *rt,
 		      struct api_response *resp)
 {
@@ -454,6 +470,8 @@ static void do_create(struct api *api, const struct api_request *req, const stru
 	int ret = store_create(api->store, rt->r, obj, flags, &out);
 	if (ret == -ENXIO)
 		api_fail_store(resp, -ENOENT, STORE_NAMESPACES, rt->ns);
+	else if (ret == -EPERM)
+		fail_terminating(resp, rt, meta_str(obj, "name"));
 	else if (ret < 0)
 		api_fail_store(resp, ret, rt->r, meta_str(obj, "name"));
 	else
@@ -609,8 +627,13 @@ static void do_delete(struct api *api, const struct api_request *req, const stru
 		return;
 	const char *rv = json_string_value(json_object_get(json_object_get(opts, "preconditions"),
 							   "resourceVersion"));
-	int ret = store_delete(api->store, rt->r, rt->ns, rt->name, rv,
-			       dry_run_flag(req, opts), &out);
+	/* a Namespace goes in two phases: Terminating now, gone once the
+	 * namespace controller has emptied it */
+	int ret = rt->r == STORE_NAMESPACES
+			  ? store_mark_deleted(api->store, rt->r, NULL, rt->name, rv,
+					       dry_run_flag(req, opts), &out)
+			  : store_delete(api->store, rt->r, rt->ns, rt->name, rv,
+					 dry_run_flag(req, opts), &out);
 	if (ret < 0)
 		api_fail_store(resp, ret, rt->r, rt->name);
 	else

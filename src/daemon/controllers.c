@@ -26,30 +26,59 @@ static json_t *list_all(struct store *s, enum store_resource r, const char *ns)
 
 /* ---- namespaces --------------------------------------------------------- */
 
-/* Objects whose Namespace is gone are deleted: the Namespace's deletion
- * (the API removes it at once) cascades here. */
+/* The Namespace named ns in nss, or NULL. */
+static json_t *find_namespace(json_t *nss, const char *ns)
+{
+	size_t i;
+	json_t *n;
+	json_array_foreach(nss, i, n)
+		if (strcmp(meta_name(n), ns) == 0)
+			return n;
+	return NULL;
+}
+
+static bool terminating(json_t *obj)
+{
+	return jget(obj, "metadata", "deletionTimestamp", NULL) != NULL;
+}
+
+/* The namespace controller: objects in a terminating Namespace (whose
+ * deletion the API only marked) or in one that is gone are deleted,
+ * Deployments first so none of them recreates its pods; a terminating
+ * Namespace found empty is deleted for good, on the round after its
+ * contents went. */
 static int sync_namespaces(struct store *s)
 {
 	static const enum store_resource kinds[] = {STORE_DEPLOYMENTS, STORE_PODS,
 		STORE_SERVICES, STORE_ENDPOINTS, STORE_NETWORKPOLICIES};
-	json_t *nss = list_all(s, STORE_NAMESPACES, NULL);
+	json_t *nss = list_all(s, STORE_NAMESPACES, NULL), *busy = json_object();
 	int writes = 0;
-	if (!nss)
+	if (!nss || !busy) {
+		json_decref(nss);
+		json_decref(busy);
 		return -EIO;
+	}
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		json_t *items = list_all(s, kinds[k], NULL), *o;
-		size_t i, j;
+		size_t i;
 		json_array_foreach(items, i, o) {
-			json_t *n;
-			bool found = false;
-			json_array_foreach(nss, j, n)
-				found = found || strcmp(meta_name(n), meta_ns(o)) == 0;
-			if (!found && store_delete(s, kinds[k], meta_ns(o), meta_name(o), NULL, 0,
-						   NULL) == 0)
+			json_t *n = find_namespace(nss, meta_ns(o));
+			if (n && !terminating(n))
+				continue;
+			json_object_set_new(busy, meta_ns(o), json_true());
+			if (store_delete(s, kinds[k], meta_ns(o), meta_name(o), NULL, 0, NULL) == 0)
 				writes++;
 		}
 		json_decref(items);
 	}
+	size_t i;
+	json_t *n;
+	json_array_foreach(nss, i, n) {
+		if (terminating(n) && !json_object_get(busy, meta_name(n)) &&
+		    store_delete(s, STORE_NAMESPACES, NULL, meta_name(n), NULL, 0, NULL) == 0)
+			writes++;
+	}
+	json_decref(busy);
 	json_decref(nss);
 	return writes;
 }

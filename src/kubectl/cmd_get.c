@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "kctl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ static const char get_usage[] =
 
 struct get_opts {
 	const char *output, *selector;
-	bool all_ns, show_labels, multi, ignore_not_found;
+	bool all_ns, show_labels, multi, ignore_not_found, watch;
 };
 
 /* ---- tables: kubectl's tabwriter (min width 6, padding 3) ------------------- */
@@ -31,16 +32,18 @@ static void table_put(struct table *t, size_t row, size_t col, const char *text)
 	t->cells[row * t->cols + col] = strdup(text ? text : "");
 }
 
-static void table_print(struct table *t)
+/* widths: one per column, kept across calls by a watch (kubectl's watch
+ * output widens columns as longer cells come, never narrows them); the
+ * header row is measured always, printed only when header is set. */
+static void table_print(struct table *t, size_t *w, bool header)
 {
-	size_t *w = calloc(t->cols, sizeof(*w));
 	for (size_t r = 0; r < t->rows; r++)
 		for (size_t c = 0; c < t->cols; c++) {
 			size_t l = strlen(t->cells[r * t->cols + c]);
 			if (l > w[c])
 				w[c] = l;
 		}
-	for (size_t r = 0; r < t->rows; r++) {
+	for (size_t r = header ? 0 : 1; r < t->rows; r++) {
 		for (size_t c = 0; c < t->cols; c++) {
 			const char *s = t->cells[r * t->cols + c];
 			if (c + 1 == t->cols) {
@@ -51,7 +54,6 @@ static void table_print(struct table *t)
 			printf("%-*s", (int)width, s);
 		}
 	}
-	free(w);
 }
 
 static void table_free(struct table *t)
@@ -82,8 +84,16 @@ static void upper(char *s)
 			*s -= 32;
 }
 
-/* Prints a Table answer; returns the number of rows. */
-static size_t print_table(json_t *tbl, const struct kkind *kk, const struct get_opts *o)
+/* The column widths a watch keeps between its lines. */
+struct widths {
+	size_t w[64];
+	bool header_done;
+};
+
+/* Prints a Table answer; returns the number of rows. ws (may be NULL)
+ * carries widths and whether the header was printed across calls. */
+static size_t print_table_as(json_t *tbl, const struct kkind *kk, const struct get_opts *o,
+			     struct widths *ws)
 {
 	json_t *defs = json_object_get(tbl, "columnDefinitions");
 	json_t *rows = json_object_get(tbl, "rows");
@@ -134,11 +144,21 @@ static size_t print_table(json_t *tbl, const struct kkind *kk, const struct get_
 		}
 	}
 	size_t n = json_array_size(rows);
-	if (n)
-		table_print(&t);
+	struct widths fresh = {0};
+	if (!ws)
+		ws = &fresh;
+	if (n && t.cols <= sizeof(ws->w) / sizeof(ws->w[0])) {
+		table_print(&t, ws->w, !ws->header_done);
+		ws->header_done = true;
+	}
 	table_free(&t);
 	free(show);
 	return n;
+}
+
+static size_t print_table(json_t *tbl, const struct kkind *kk, const struct get_opts *o)
+{
+	return print_table_as(tbl, kk, o, NULL);
 }
 
 /* ---- other formats ------------------------------------------------------------ */
@@ -151,6 +171,11 @@ static void print_object(json_t *obj, const struct kkind *kk, const char *output
 		printf("%s/%s\n", q, kctl_str(obj, "metadata.name"));
 	} else if (strcmp(output, "json") == 0) {
 		kctl_json_print(stdout, obj);
+	} else if (strncmp(output, "jsonpath=", 9) == 0) {
+		char *err = NULL;
+		if (kctl_jsonpath_print(stdout, output + 9, obj, &err) < 0)
+			kctl_error("%s", err ? err : "invalid jsonpath template");
+		free(err);
 	} else {
 		kctl_yaml_print(stdout, obj);
 	}
@@ -340,6 +365,164 @@ static int get_all(struct kctl *k, struct get_opts *o)
 	return ret;
 }
 
+/* ---- -w / --watch: the list, then a line per change ---------------------------- */
+
+struct watch_ctx {
+	const struct kkind *kk;
+	const struct get_opts *o;
+	struct widths ws;
+	size_t printed;              /* objects printed in a non-table format */
+	char rv[32];
+};
+
+static void watch_note_rv(struct watch_ctx *w, json_t *meta)
+{
+	const char *rv = kctl_str(meta, "resourceVersion");
+	if (rv && *rv)
+		snprintf(w->rv, sizeof(w->rv), "%s", rv);
+}
+
+static void watch_print_object(struct watch_ctx *w, json_t *obj)
+{
+	if (strcmp(w->o->output, "yaml") == 0 && w->printed)
+		printf("---\n");
+	json_object_set_new(obj, "apiVersion", json_string(w->kk->version));
+	json_object_set_new(obj, "kind", json_string(w->kk->kind));
+	print_object(obj, w->kk, w->o->output);
+	w->printed++;
+}
+
+static int on_watch_event(void *ctx, const char *type, json_t *obj)
+{
+	struct watch_ctx *w = ctx;
+	if (strcmp(type, "ERROR") == 0) {
+		char *msg = client_status_message(obj);
+		fprintf(stderr, "%s\n", msg ? msg : "error: the watch failed");
+		free(msg);
+		return 1;
+	}
+	if (table_format(w->o->output)) {
+		json_t *row = json_array_get(json_object_get(obj, "rows"), 0);
+		watch_note_rv(w, json_object_get(json_object_get(row, "object"), "metadata"));
+		if (strcmp(type, "BOOKMARK") != 0)
+			print_table_as(obj, w->kk, w->o, &w->ws);
+	} else {
+		watch_note_rv(w, json_object_get(obj, "metadata"));
+		if (strcmp(type, "BOOKMARK") != 0)
+			watch_print_object(w, obj);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/* The first answer: the current objects, and the revision to watch from. */
+static int watch_list(struct kctl *k, struct watch_ctx *w, const char *path)
+{
+	long status = 0;
+	json_t *resp = NULL;
+	if (kctl_request(k, "GET", path, NULL, NULL, &status, &resp) < 0)
+		return 1;
+	int ret = 0;
+	if (status != 200) {
+		ret = kctl_print_status(resp, status);
+	} else {
+		watch_note_rv(w, json_object_get(resp, "metadata"));
+		size_t i;
+		json_t *item;
+		if (table_format(w->o->output))
+			print_table_as(resp, w->kk, w->o, &w->ws);
+		else
+			json_array_foreach(json_object_get(resp, "items"), i, item)
+				watch_print_object(w, item);
+		fflush(stdout);
+	}
+	json_decref(resp);
+	return ret;
+}
+
+static char *watch_query(const struct get_opts *o, const char *name, const char *rv)
+{
+	char *base = list_query(o), *fs = NULL, *q = NULL;
+	if (name) {
+		char *n = NULL;
+		if (asprintf(&n, "metadata.name=%s", name) >= 0)
+			fs = kctl_escape(n);
+		free(n);
+	}
+	if (asprintf(&q, "%s%s%s%s%s%s", base ? base : "", base && *base ? "&" : "",
+		     fs ? "fieldSelector=" : "", fs ? fs : "", fs ? "&" : "",
+		     rv ? "watch=1&allowWatchBookmarks=true&resourceVersion=" : "") < 0)
+		q = NULL;
+	char *full = NULL;
+	if (q && rv && asprintf(&full, "%s%s", q, rv) >= 0) {
+		free(q);
+		q = full;
+	}
+	/* a trailing '&' when nothing followed the field selector */
+	if (q && *q && q[strlen(q) - 1] == '&')
+		q[strlen(q) - 1] = 0;
+	free(base);
+	free(fs);
+	return q;
+}
+
+static int watch_kind(struct kctl *k, const struct kkind *kk, const char *name,
+		      const struct get_opts *o)
+{
+	const char *ns = o->all_ns ? NULL : k->ns;
+	struct watch_ctx w = {.kk = kk, .o = o};
+	client_set_accept(kctl_client(k), table_format(o->output) ? TABLE_ACCEPT : NULL);
+	if (name) { /* kubectl answers NotFound before it watches */
+		char *path = kctl_path(kk, k->ns, name, NULL);
+		long status = 0;
+		json_t *resp = NULL;
+		int ret = kctl_request(k, "GET", path, NULL, NULL, &status, &resp);
+		free(path);
+		if (ret == 0 && status != 200)
+			ret = kctl_print_status(resp, status) ? -1 : 0;
+		json_decref(resp);
+		if (ret < 0)
+			return 1;
+	}
+	char *q = watch_query(o, name, NULL), *path = kctl_path(kk, ns, NULL, q && *q ? q : NULL);
+	int ret = watch_list(k, &w, path);
+	free(q);
+	free(path);
+	/* the server may end a watch (timeoutSeconds); go on from the last
+	 * revision seen, as kubectl's watcher does */
+	while (ret == 0) {
+		q = watch_query(o, name, w.rv);
+		path = kctl_path(kk, ns, NULL, q);
+		int r = client_watch(kctl_client(k), path, on_watch_event, &w);
+		free(q);
+		free(path);
+		if (r == -ERANGE)
+			ret = kctl_error("the watch expired: too old resource version %s", w.rv);
+		else if (r < 0)
+			ret = kctl_error("the watch failed: %s", strerror(-r));
+		else if (r > 0)
+			ret = 1;
+	}
+	return ret;
+}
+
+static int watch_get(struct kctl *k, struct get_opts *o)
+{
+	const char *spec = k->args.v[0], *slash = strchr(spec, '/'), *name = NULL;
+	char kind[128];
+	if (k->args.n > 2 || (slash && k->args.n > 1))
+		return kctl_error("watch is only supported on individual resources and resource "
+				  "collections, but %zu resources were found", k->args.n - !slash);
+	snprintf(kind, sizeof(kind), "%.*s", slash ? (int)(slash - spec) : (int)strlen(spec), spec);
+	if (strchr(kind, ','))
+		return kctl_error("you may only specify a single resource type");
+	const struct kkind *kk = kctl_kind(kind);
+	if (!kk)
+		return kctl_error("the server doesn't have a resource type \"%s\"", kind);
+	name = slash ? slash + 1 : k->args.n == 2 ? k->args.v[1] : NULL;
+	return watch_kind(k, kk, name, o);
+}
+
 int cmd_get(int argc, char **argv)
 {
 	struct kctl k;
@@ -350,21 +533,32 @@ int cmd_get(int argc, char **argv)
 		{"all-namespaces", 'A', KF_BOOL, &o.all_ns},
 		{"show-labels", 0, KF_BOOL, &o.show_labels},
 		{"ignore-not-found", 0, KF_BOOL, &o.ignore_not_found},
+		{"watch", 'w', KF_BOOL, &o.watch},
 		{0},
 	};
 	int r = kctl_init(&k, argc, argv, flags, get_usage);
 	if (r != 0)
 		return r < 0 ? 1 : 0;
 	int ret;
-	if (o.output && strcmp(o.output, "wide") && strcmp(o.output, "yaml") &&
-	    strcmp(o.output, "json") && strcmp(o.output, "name"))
+	char *jp_err = NULL;
+	if (o.output && (strcmp(o.output, "jsonpath") == 0 || strcmp(o.output, "jsonpath=") == 0))
+		ret = kctl_error("template format specified but no template given");
+	else if (o.output && strncmp(o.output, "jsonpath=", 9) == 0 &&
+		 kctl_jsonpath_check(o.output + 9, &jp_err) < 0)
+		ret = kctl_error("%s", jp_err ? jp_err : "invalid jsonpath template");
+	else if (o.output && strcmp(o.output, "wide") && strcmp(o.output, "yaml") &&
+		 strcmp(o.output, "json") && strcmp(o.output, "name") &&
+		 strncmp(o.output, "jsonpath=", 9))
 		ret = kctl_error("unable to match a printer suitable for the output format \"%s\", "
-				 "allowed formats are: json,name,wide,yaml", o.output);
+				 "allowed formats are: json,jsonpath,name,wide,yaml", o.output);
 	else if (k.args.n == 0)
 		ret = kctl_error("You must specify the type of resource to get. Use \"%s api-resources\" "
 				 "for a complete list of supported resources.\n", k.prog);
+	else if (o.watch)
+		ret = watch_get(&k, &o);
 	else
 		ret = get_all(&k, &o);
+	free(jp_err);
 	kctl_done(&k);
 	return ret ? 1 : 0;
 }

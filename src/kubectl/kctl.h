@@ -120,6 +120,12 @@ void kctl_yaml_print(FILE *f, json_t *v);
 /* kubectl -o json (4-space indent, sorted keys). */
 void kctl_json_print(FILE *f, json_t *v);
 
+/* jsonpath.c: kubectl's JSONPath templates (-o jsonpath=TEMPLATE).
+ * Returns 0, or -EINVAL with kubectl's message (without "error: ") in
+ * *err, which the caller frees. */
+int kctl_jsonpath_check(const char *tmpl, char **err);
+int kctl_jsonpath_print(FILE *f, const char *tmpl, json_t *data, char **err);
+
 /* ---- manifests (-f) ----------------------------------------------------------- */
 
 struct kobj {

@@ -63,13 +63,15 @@ static int commit_change(struct store *s, enum store_event_type t,
 	return 0;
 }
 
-static int namespace_exists(struct store *s, const char *ns)
+/* 0 when objects may be created in ns: it exists and is not terminating. */
+static int namespace_open(struct store *s, const char *ns)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_NS_EXISTS);
-	sqlite3_bind_text(st, 1, ns, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENXIO : -EIO;
+	json_t *obj = NULL;
+	int ret = store_load(s, STORE_NAMESPACES, "", ns ? ns : "", &obj);
+	if (ret == 0 && store_meta_str(obj, "deletionTimestamp"))
+		ret = -EPERM;
+	json_decref(obj);
+	return ret == -ENOENT ? -ENXIO : ret;
 }
 
 static void hand_out(json_t *obj, json_t **out)
@@ -85,7 +87,7 @@ static int create_locked(struct store *s, enum store_resource r, json_t *obj,
 {
 	int ret = 0;
 	if (store_resource_namespaced(r))
-		ret = namespace_exists(s, store_meta_str(obj, "namespace"));
+		ret = namespace_open(s, store_meta_str(obj, "namespace"));
 	json_t *old = NULL;
 	if (ret == 0 && (ret = store_load(s, r, obj_ns(r, obj), store_meta_str(obj, "name"), &old)) == 0)
 		ret = -EEXIST;
@@ -230,6 +232,62 @@ int store_delete(struct store *s, enum store_resource r, const char *ns,
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	int ret = delete_locked(s, r, ns, name, rv, flags, &res);
+	pthread_mutex_unlock(&s->lock);
+	if (ret < 0)
+		return ret;
+	hand_out(res, out);
+	return 0;
+}
+
+/* Sets what marks obj as being deleted; false when it already was. */
+static bool mark(enum store_resource r, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	if (json_object_get(meta, "deletionTimestamp"))
+		return false;
+	char ts[32];
+	store_now_rfc3339(ts);
+	json_object_set_new(meta, "deletionTimestamp", json_string(ts));
+	json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
+	if (r == STORE_NAMESPACES) {
+		json_t *st = json_object_get(obj, "status");
+		if (!json_is_object(st)) {
+			st = json_object();
+			json_object_set_new(obj, "status", st);
+		}
+		json_object_set_new(st, "phase", json_string("Terminating"));
+	}
+	return true;
+}
+
+static int mark_locked(struct store *s, enum store_resource r, const char *ns,
+		       const char *name, const char *rv, unsigned flags, json_t **out)
+{
+	json_t *obj = NULL;
+	int ret = store_load(s, r, ns, name, &obj);
+	if (ret == 0 && !rv_matches(obj, rv))
+		ret = -ESTALE;
+	/* the write goes around store_prepare_update on purpose: the
+	 * deletion fields are system fields it would restore */
+	if (ret == 0 && mark(r, obj) && !(flags & STORE_DRY_RUN))
+		ret = commit_change(s, STORE_MODIFIED, r, obj);
+	if (ret < 0) {
+		json_decref(obj);
+		return ret;
+	}
+	*out = obj;
+	return 0;
+}
+
+int store_mark_deleted(struct store *s, enum store_resource r, const char *ns,
+		       const char *name, const char *rv, unsigned flags, json_t **out)
+{
+	json_t *res = NULL;
+	if (!name)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	int ret = mark_locked(s, r, store_resource_namespaced(r) && ns ? ns : "", name, rv,
+			      flags, &res);
 	pthread_mutex_unlock(&s->lock);
 	if (ret < 0)
 		return ret;

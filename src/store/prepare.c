@@ -59,7 +59,7 @@ int store_random_uuid(char out[37])
 	return 0;
 }
 
-static void now_rfc3339(char out[32])
+void store_now_rfc3339(char out[32])
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -338,7 +338,7 @@ int store_prepare_create(enum store_resource r, json_t *obj, unsigned flags)
 	char uid[37], ts[32];
 	if ((ret = store_random_uuid(uid)) < 0)
 		return ret;
-	now_rfc3339(ts);
+	store_now_rfc3339(ts);
 	json_object_set_new(meta, "uid", json_string(uid));
 	json_object_set_new(meta, "creationTimestamp", json_string(ts));
 	json_object_set_new(meta, "generation", json_integer(1));

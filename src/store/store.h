@@ -23,6 +23,7 @@
  *   -EEXIST  create of a name that exists
  *   -ESTALE  a resourceVersion precondition failed (HTTP 409 Conflict)
  *   -ENXIO   create in a namespace that does not exist
+ *   -EPERM   create in a namespace that is being terminated
  *   -EINVAL  the object lacks what the store needs (name, metadata)
  *   -ERANGE  watch from a revision older than the kept event log
  *   -EIO     SQLite failed
@@ -153,6 +154,16 @@ int store_modify(struct store *s, enum store_resource r, const char *ns,
  * deletion. */
 int store_delete(struct store *s, enum store_resource r, const char *ns,
 		 const char *name, const char *rv, unsigned flags, json_t **out);
+
+/* The first phase of a two-phase delete (a Namespace's): sets
+ * metadata.deletionTimestamp and, for a Namespace, status.phase
+ * Terminating, as one MODIFIED write; the object stays until a
+ * controller has removed what depends on it and calls store_delete.
+ * Creates in a terminating Namespace fail with -EPERM. Marking an object
+ * already marked writes nothing. rv and flags as for store_delete; *out
+ * (may be NULL) receives the marked object. */
+int store_mark_deleted(struct store *s, enum store_resource r, const char *ns,
+		       const char *name, const char *rv, unsigned flags, json_t **out);
 
 /* ---- watches ------------------------------------------------------------------------ */
 

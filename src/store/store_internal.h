@@ -61,6 +61,7 @@ int store_prepare_update(enum store_resource r, json_t *old, json_t *obj,
 int store_set_rv(json_t *obj, uint64_t rv);
 uint64_t store_parse_rv(const char *text);
 int store_random_uuid(char out[37]);
+void store_now_rfc3339(char out[32]);
 
 /* watch.c: hands a committed event to every matching watch (lock held). */
 void store_watch_publish(struct store *s, uint64_t rv, enum store_event_type t,

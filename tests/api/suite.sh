@@ -224,6 +224,13 @@ t_every_kind_round_trips_through_every_verb() {
       fail "$item: labels after patches: $(jbody .metadata.labels)"
     expect_code 200 DELETE "$item"
     [ "$(jbody .metadata.name)" = "$name" ] || fail "$item: DELETE did not return the object"
+    if [ "$coll" = /api/v1/namespaces ]; then
+      # two-phase: Terminating until the namespace controller (off here) empties it
+      expect_code 200 GET "$item"
+      [ "$(jbody '.status.phase')" = Terminating ] && [ "$(jbody .metadata.deletionTimestamp)" != null ] ||
+        fail "$item: not Terminating after DELETE: $(jbody .status)"
+      continue
+    fi
     expect_code 404 GET "$item"
     [ "$(jbody .reason)" = NotFound ] || fail "$item: 404 without a NotFound Status"
   done < <(kinds)
@@ -564,7 +571,14 @@ EOF
   k get pod client -n demo && fail "pod still there"
   grep -q 'Error from server (NotFound)' "$T/k.out" || fail "NotFound: $(cat "$T/k.out")"
   kok delete -f "$T/app.yaml" --ignore-not-found
-  kok delete ns demo
+  # no controllers here: the namespace stays Terminating
+  kok delete ns demo --wait=false
+  grep -q 'namespace "demo" deleted' "$T/k.out" || fail "delete ns: $(cat "$T/k.out")"
+  kok get ns demo
+  grep -q '^demo *Terminating' "$T/k.out" || fail "get ns while terminating: $(cat "$T/k.out")"
+  k run late -n demo --image=busybox && fail "create in a terminating namespace succeeded"
+  grep -q 'Error from server (Forbidden): pods "late" is forbidden: unable to create new content in namespace demo because it is being terminated' "$T/k.out" ||
+    fail "create in a terminating namespace: $(cat "$T/k.out")"
 }
 
 t_kubectl_sees_server_side_validation_errors() {

@@ -103,6 +103,66 @@ run() {
   fi
 }
 
+t_namespace_delete_is_two_phase_and_refuses_new_content() {
+  start_daemon --no-controllers   # nothing empties it: it stays Terminating
+  K create ns d > /dev/null || fail "create ns"
+  K run p -n d --image=x > /dev/null || fail "run"
+  K delete ns d --wait=false > "$T/o" 2>&1 || fail "delete: $(cat "$T/o")"
+  [ "$(cat "$T/o")" = 'namespace "d" deleted' ] || fail "delete said: $(cat "$T/o")"
+  K get ns d > "$T/o" 2>&1
+  grep -q '^d  *Terminating ' "$T/o" || fail "get ns: $(cat "$T/o")"
+  [ "$(K get ns d -o jsonpath='{.status.phase}')" = Terminating ] || fail "phase"
+  K run q -n d --image=x > "$T/o" 2>&1 && fail "create in a terminating namespace succeeded"
+  [ "$(cat "$T/o")" = 'Error from server (Forbidden): pods "q" is forbidden: unable to create new content in namespace d because it is being terminated' ] ||
+    fail "run said: $(cat "$T/o")"
+  K get pod p -n d > /dev/null 2>&1 || fail "existing pod gone without a controller"
+}
+
+t_namespace_delete_waits_until_its_content_and_it_are_gone() {
+  start_daemon
+  K create ns d > /dev/null || fail "create ns"
+  K run web -n d --replicas=2 --image=nginx > /dev/null || fail "run"
+  K expose -n d deployment web --port=80 > /dev/null || fail "expose"
+  timeout 20 "$T/bin/kubectl" get ns -w > "$T/w" 2>&1 &
+  local wpid=$! i
+  for i in $(seq 1 100); do grep -q '^kube-system' "$T/w" && break; sleep 0.05; done
+  K delete ns d > "$T/o" 2>&1 || fail "delete: $(cat "$T/o")"
+  K get ns d > "$T/o" 2>&1 && fail "namespace still there after delete returned"
+  grep -q 'namespaces "d" not found' "$T/o" || fail "get ns: $(cat "$T/o")"
+  K get pods,svc,deploy,ep -n d > "$T/o" 2>&1
+  [ "$(cat "$T/o")" = "No resources found in d namespace." ] || fail "left: $(cat "$T/o")"
+  for i in $(seq 1 40); do [ "$(grep -c '^d ' "$T/w")" -ge 3 ] && break; sleep 0.05; done
+  kill "$wpid" 2>/dev/null
+  wait "$wpid" 2>/dev/null
+  sed -E 's/[0-9]+s$/Xs/' "$T/w" | grep '^d ' > "$T/wd"
+  printf 'd             Active   Xs\nd             Terminating   Xs\nd             Terminating   Xs\n' > "$T/want"
+  diff "$T/want" "$T/wd" > /dev/null || fail "get ns -w: $(cat "$T/w")"
+}
+
+t_get_watch_prints_the_table_then_a_line_per_change() {
+  start_daemon --no-controllers
+  K run a --image=x > /dev/null || fail "run a"
+  timeout 20 "$T/bin/kubectl" get pods -w > "$T/w" 2>&1 &
+  local wpid=$! i
+  timeout 20 "$T/bin/kubectl" get pod a -w -o name > "$T/wn" 2>&1 &
+  local npid=$!
+  for i in $(seq 1 100); do grep -q '^a ' "$T/w" && [ -s "$T/wn" ] && break; sleep 0.05; done
+  K run longer-name --image=x > /dev/null || fail "run"
+  K label pod a x=y > /dev/null || fail "label"
+  K delete pod a --wait=false > /dev/null || fail "delete"
+  for i in $(seq 1 100); do [ "$(wc -l < "$T/w")" -ge 5 ] && [ "$(wc -l < "$T/wn")" -ge 3 ] && break; sleep 0.05; done
+  kill "$wpid" "$npid" 2>/dev/null
+  wait "$wpid" "$npid" 2>/dev/null
+  sed -E 's/[0-9]+s$/Xs/' "$T/w" > "$T/got"
+  printf '%s\n' 'NAME   READY   STATUS    RESTARTS   AGE' 'a      0/1     Pending   0          Xs' \
+    'longer-name   0/1     Pending   0          Xs' 'a             0/1     Pending   0          Xs' \
+    'a             0/1     Pending   0          Xs' > "$T/want"
+  diff "$T/want" "$T/got" > "$T/diff" || fail "get -w: $(cat "$T/diff")"
+  [ "$(cat "$T/wn")" = "$(printf 'pod/a\npod/a\npod/a')" ] || fail "get pod a -w -o name: $(cat "$T/wn")"
+  K get pods,svc -w > "$T/o" 2>&1 && fail "watch of two kinds accepted"
+  grep -q 'you may only specify a single resource type' "$T/o" || fail "two kinds: $(cat "$T/o")"
+}
+
 # ---- tests ------------------------------------------------------------------------
 
 t_every_verb_prints_what_kubectl_prints() {
@@ -262,4 +322,7 @@ run first_command_starts_the_daemon_and_down_stops_it t_first_command_starts_the
 run real_kubectl_works_with_netpol_kubeconfig t_real_kubectl_works_with_netpol_kubeconfig
 run kubectl_symlink_runs_the_verbs t_kubectl_symlink_runs_the_verbs
 run exec_logs_and_run_rm_work_on_real_pods t_exec_logs_and_run_rm_work_on_real_pods
+run namespace_delete_is_two_phase_and_refuses_new_content t_namespace_delete_is_two_phase_and_refuses_new_content
+run namespace_delete_waits_until_its_content_and_it_are_gone t_namespace_delete_waits_until_its_content_and_it_are_gone
+run get_watch_prints_the_table_then_a_line_per_change t_get_watch_prints_the_table_then_a_line_per_change
 exit 0

@@ -802,3 +802,57 @@ TEST(resources_map_between_names_and_kinds)
 	CHECK(store_resource_namespaced(STORE_ENDPOINTS));
 	CHECK_INT(store_resource_parse("widgets", &r), -ENOENT);
 }
+
+TEST(marking_a_namespace_deleted_sets_terminating_and_keeps_it)
+{
+	struct fixture f;
+	json_t *out = NULL;
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, &out), 0);
+	CHECK(meta(out, "deletionTimestamp") != NULL);
+	CHECK_STR(json_string_value(json_object_get(json_object_get(out, "status"), "phase")),
+		  "Terminating");
+	CHECK_INT(rv_of(out), 2);
+	json_decref(out);
+	CHECK_INT(store_get(f.s, STORE_NAMESPACES, NULL, "a", &out), 0);
+	CHECK(meta(out, "deletionTimestamp") != NULL);
+	json_decref(out);
+	fixture_close(&f);
+}
+
+TEST(marking_twice_writes_nothing_and_update_keeps_the_mark)
+{
+	struct fixture f;
+	json_t *out = NULL;
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, NULL), 0);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, NULL), 0);
+	CHECK_INT(store_revision(f.s), 2);
+	json_t *in = object(NULL, "a", "{\"x\":\"y\"}");
+	CHECK_INT(store_update(f.s, STORE_NAMESPACES, in, STORE_KEEP_STATUS, &out), 0);
+	CHECK(meta(out, "deletionTimestamp") != NULL);
+	json_decref(out);
+	json_decref(in);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "b", NULL, 0, NULL), -ENOENT);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "a", "1", 0, NULL), -ESTALE);
+	fixture_close(&f);
+}
+
+TEST(create_in_a_terminating_namespace_fails_with_eperm)
+{
+	struct fixture f;
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	CHECK_INT(create(f.s, STORE_PODS, "a", "p", NULL), 0);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "a", NULL, STORE_DRY_RUN, NULL), 0);
+	CHECK_INT(create(f.s, STORE_PODS, "a", "q", NULL), 0);
+	CHECK_INT(store_mark_deleted(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, NULL), 0);
+	CHECK_INT(create(f.s, STORE_PODS, "a", "r", NULL), -EPERM);
+	/* what is there can still go, and then the namespace itself */
+	CHECK_INT(store_delete(f.s, STORE_PODS, "a", "p", NULL, 0, NULL), 0);
+	CHECK_INT(store_delete(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, NULL), 0);
+	CHECK_INT(create(f.s, STORE_PODS, "a", "r", NULL), -ENXIO);
+	fixture_close(&f);
+}

@@ -33,6 +33,13 @@ K apply -f apply.yaml
 K apply -f apply.yaml
 K apply -f apply-changed.yaml
 K get pod applied -o jsonpath
+K get pod web -o jsonpath='{.metadata.name} {.spec.containers[0].image} {.status.podIP}{"\n"}'
+K get pods -n advanced-policy-demo -o jsonpath='{.items[*].metadata.labels.run}{"\n"}'
+K get ns -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.phase}{"\n"}{end}'
+K get pods -A -o jsonpath='{.items[?(@.metadata.namespace=="default")].metadata.name}{"\n"}'
+K get ns default -o jsonpath='{.metadata.labels}{"\n"}'
+K get ns default -o jsonpath='{.metadata.name %}'
+K get ns default -o jsonpath='{.metadata.name'
 K get pods nope
 K get foo
 K get pods --bogus
@@ -49,3 +56,4 @@ K expose deployment nope --port=80
 K run x
 K delete ns advanced-policy-demo
 K get ns advanced-policy-demo
+K get pods -n advanced-policy-demo
