@@ -15,7 +15,6 @@
 #include <time.h>
 
 #define HOST_IP "203.0.113.2"   /* the node's address toward the world */
-#define INTERACTIVE_RESTART_MS 1000
 /* Calico's pod IP request, honoured so that tests can pin addresses. */
 #define DAEMON_ANN_IPADDRS "cni.projectcalico.org/ipAddrs"
 
@@ -30,13 +29,6 @@ void klog(struct kubelet *k, enum api_log_level level, const char *fmt, ...)
 		k->log(k->log_ctx, level, msg);
 	va_end(ap);
 	free(msg);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct kpod *kpod_find(struct kubelet *k, const char *ns, const char *name)
@@ -99,34 +91,6 @@ static void spec_buf_clear(struct spec_buf *b)
 	free(b->cs);
 }
 
-static const char *const placeholder[] = {"sleep", "2147483647", NULL};
-
-/* The interactive process of a stdin: true busybox container: command +
- * args; without a command, args replace the image's default command (the
- * shell), as a container runtime does with an image's CMD. */
-static char **interactive_argv(json_t *c)
-{
-	json_t *cmd = json_object_get(c, "command"), *args = json_object_get(c, "args");
-	size_t n = json_array_size(cmd) + json_array_size(args), i, j = 0;
-	char **v = calloc(n + 2, sizeof(*v));
-	json_t *s;
-	if (!v)
-		return NULL;
-	if (json_array_size(cmd) == 0 && json_array_size(args) == 0)
-		v[j++] = strdup("sh");
-	json_array_foreach(cmd, i, s)
-		v[j++] = strdup(json_string_value(s) ? json_string_value(s) : "");
-	json_array_foreach(args, i, s)
-		v[j++] = strdup(json_string_value(s) ? json_string_value(s) : "");
-	return v;
-}
-
-static bool is_interactive(json_t *c)
-{
-	const char *image = jstr(c, "image", NULL);
-	return json_is_true(json_object_get(c, "stdin")) && image && !strcmp(image, "busybox");
-}
-
 static int build_spec(json_t *pod, struct kpod *kp, struct lab_pod_spec *spec,
 		      struct spec_buf *b)
 {
@@ -144,19 +108,16 @@ static int build_spec(json_t *pod, struct kpod *kp, struct lab_pod_spec *spec,
 		json_t *ports = json_object_get(c, "ports"), *p;
 		lc->name = jstr(c, "name", NULL);
 		lc->image = jstr(c, "image", NULL);
-		if (i == 0 && is_interactive(c)) {
-			kp->interactive = true;
-			kp->tty = json_is_true(json_object_get(c, "tty"));
-			kp->argv = interactive_argv(c);
-			lc->command = placeholder;
-		} else {
-			char **cmd = strv_from(json_object_get(c, "command"), 0);
-			char **args = strv_from(json_object_get(c, "args"), 0);
-			b->vecs[b->n_vecs++] = cmd;
-			b->vecs[b->n_vecs++] = args;
-			lc->command = (const char *const *)cmd;
-			lc->args = (const char *const *)args;
-		}
+		/* stdin: true is the container's own stdin, kept by the lab
+		 * for attach (whatever the image does with it) */
+		lc->open_stdin = json_is_true(json_object_get(c, "stdin"));
+		lc->tty = json_is_true(json_object_get(c, "tty"));
+		char **cmd = strv_from(json_object_get(c, "command"), 0);
+		char **args = strv_from(json_object_get(c, "args"), 0);
+		b->vecs[b->n_vecs++] = cmd;
+		b->vecs[b->n_vecs++] = args;
+		lc->command = (const char *const *)cmd;
+		lc->args = (const char *const *)args;
 		b->ports[i] = calloc(json_array_size(ports) + 1, sizeof(uint16_t));
 		if (!b->ports[i])
 			return -ENOMEM;
@@ -173,7 +134,6 @@ static int build_spec(json_t *pod, struct kpod *kp, struct lab_pod_spec *spec,
 	*spec = (struct lab_pod_spec){.ns = kp->ns, .name = kp->name,
 				      .restart = restart_policy(pod), .containers = b->cs,
 				      .n_containers = b->n};
-	kp->restart = spec->restart;
 	return 0;
 }
 
@@ -282,10 +242,6 @@ static void start_pod(struct kubelet *k, struct kpod *kp, json_t *pod)
 	}
 	diag_list_clear(&dl);
 	read_ifname(kp);
-	if (kp->interactive && (err = hub_start(k, kp)) < 0) {
-		klog(k, API_LOG_WARNING, "pod %s/%s: starting %s: %s", kp->ns, kp->name,
-		     kp->argv && kp->argv[0] ? kp->argv[0] : "?", strerror(-err));
-	}
 }
 
 /* delete_lab false: the caller removes the whole lab at once. */
@@ -293,8 +249,6 @@ static void kpod_free(struct kubelet *k, struct kpod *kp, bool delete_lab)
 {
 	for (size_t i = 0; i < kp->n_execs; i++)
 		kill(-kp->execs[i], SIGKILL);
-	if (kp->hub)
-		hub_free(kp->hub);
 	if (kp->lp && delete_lab)
 		lab_pod_delete(k->lab, kp->lp);
 	free(kp->ns);
@@ -302,7 +256,6 @@ static void kpod_free(struct kubelet *k, struct kpod *kp, bool delete_lab)
 	free(kp->uid);
 	free(kp->reason);
 	free(kp->message);
-	strv_free(kp->argv);
 	free(kp->execs);
 	free(kp);
 }
@@ -463,18 +416,7 @@ static void view_pod(struct kubelet *k, struct kpod *kp, json_t *pod, bool agent
 	v->phase = st.phase == LAB_PHASE_SUCCEEDED ? "Succeeded"
 		 : st.phase == LAB_PHASE_FAILED ? "Failed" : "Running";
 	bool ok = st.ready;
-	if (kp->hub) {
-		pthread_mutex_lock(&kp->hub->mu);
-		bool exited = kp->hub->exited;
-		v->exit_code = kp->hub->exit_code;
-		v->restarts += kp->hub->restarts;
-		pthread_mutex_unlock(&kp->hub->mu);
-		v->running = v->running && !exited;
-		ok = ok && !exited;
-		if (exited && (kp->restart == LAB_RESTART_NEVER ||
-			       (kp->restart == LAB_RESTART_ON_FAILURE && v->exit_code == 0)))
-			v->phase = v->exit_code ? "Failed" : "Succeeded";
-	}
+	v->exit_code = st.exit_code;
 	if (agent) {
 		const char *dp = annotation(pod, DAEMON_ANN_DATAPLANE);
 		ok = ok && dp && !strcmp(dp, "programmed");
@@ -503,26 +445,6 @@ static void update_status(struct kubelet *k, struct kpod *kp, json_t *pod, bool 
 		     strerror(-err));
 }
 
-/* An interactive container that ended comes back per restartPolicy. */
-static void restart_hub(struct kubelet *k, struct kpod *kp)
-{
-	struct hub *h = kp->hub;
-	if (!h)
-		return;
-	pthread_mutex_lock(&h->mu);
-	bool due = h->exited && now_ms() - h->exited_ms >= INTERACTIVE_RESTART_MS &&
-		   (kp->restart == LAB_RESTART_ALWAYS ||
-		    (kp->restart == LAB_RESTART_ON_FAILURE && h->exit_code != 0));
-	int restarts = h->restarts;
-	pthread_mutex_unlock(&h->mu);
-	if (!due)
-		return;
-	hub_free(h);
-	kp->hub = NULL;
-	if (hub_start(k, kp) == 0)
-		kp->hub->restarts = restarts + 1;
-}
-
 static int sync_pods(struct kubelet *k, json_t *pods, bool agent, bool may_start)
 {
 	int delay = -1;
@@ -542,7 +464,6 @@ static int sync_pods(struct kubelet *k, json_t *pods, bool agent, bool may_start
 			k->pods = kp;
 			start_pod(k, kp, p);
 		}
-		restart_hub(k, kp);
 		update_status(k, kp, p, agent);
 		if (kp->lp && !kp->ready)
 			delay = 50;

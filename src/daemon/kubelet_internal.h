@@ -9,31 +9,6 @@
 
 #include <stdint.h>
 
-/* A session attached to an interactive container. */
-struct sub {
-	struct sub *next;
-	int fd;                 /* the client's connection */
-	int efd;                /* eventfd: the process ended */
-	bool gone;              /* writing to fd failed */
-};
-
-/* A container started with stdin: true: the daemon holds its stdin and
- * output (a pty master with tty, else pipes), keeps its output in the
- * pod's log and forwards it to attached sessions. */
-struct hub {
-	pthread_mutex_t mu;
-	pthread_t thread;
-	pid_t pid;
-	int in_fd, out_fd;
-	int log_fd;
-	bool tty;
-	struct sub *subs;
-	bool exited;
-	int exit_code;
-	int64_t exited_ms;
-	int restarts;
-};
-
 struct kpod {
 	struct kpod *next;
 	char *ns, *name, *uid;
@@ -44,11 +19,6 @@ struct kpod {
 	char ready_time[32];
 	bool ready;
 	bool dns;               /* the cluster DNS add-on */
-	/* interactive (stdin: true) */
-	bool interactive, tty;
-	char **argv;
-	enum lab_restart restart;
-	struct hub *hub;
 	/* exec sessions' processes, killed with the pod */
 	pid_t *execs;
 	size_t n_execs;
@@ -77,10 +47,6 @@ void klog(struct kubelet *k, enum api_log_level level, const char *fmt, ...)
 struct kpod *kpod_find(struct kubelet *k, const char *ns, const char *name);
 
 /* streams.c */
-/* Starts (or restarts) an interactive container's process. */
-int hub_start(struct kubelet *k, struct kpod *p);
-/* Kills the hub's process, waits for its thread and sessions, frees. */
-void hub_free(struct hub *h);
 void kpod_add_exec(struct kpod *p, pid_t pid);
 void kpod_remove_exec(struct kpod *p, pid_t pid);
 void streams_init(struct kubelet *k);

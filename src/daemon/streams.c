@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -146,150 +145,6 @@ void kpod_remove_exec(struct kpod *p, pid_t pid)
 		}
 }
 
-/* ---- hubs: interactive containers ----------------------------------------- */
-
-static void hub_broadcast(struct hub *h, int ch, const char *buf, size_t n)
-{
-	for (struct sub *s = h->subs; s; s = s->next)
-		if (!s->gone && write_frame(s->fd, ch, buf, n) < 0)
-			s->gone = true;
-}
-
-static void hub_finish(struct hub *h, int status)
-{
-	char text[16];
-	int n;
-	pthread_mutex_lock(&h->mu);
-	h->exited = true;
-	h->exit_code = exit_code_of(status);
-	h->exited_ms = mono_ms();
-	n = snprintf(text, sizeof(text), "%d", h->exit_code);
-	hub_broadcast(h, CH_EXIT, text, (size_t)n);
-	for (struct sub *s = h->subs; s; s = s->next)
-		eventfd_write(s->efd, 1);
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void *hub_main(void *arg)
-{
-	struct hub *h = arg;
-	char buf[16384];
-	int status = 0;
-	bool reaped = false;
-	for (;;) {
-		struct pollfd pf = {.fd = h->out_fd, .events = POLLIN};
-		int r = poll(&pf, 1, 200);
-		if (r > 0) {
-			ssize_t n = read(h->out_fd, buf, sizeof(buf));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0)
-				break;
-			if (h->log_fd >= 0 && write(h->log_fd, buf, (size_t)n) < 0) {
-				/* the log is best effort */
-			}
-			pthread_mutex_lock(&h->mu);
-			hub_broadcast(h, CH_STDOUT, buf, (size_t)n);
-			pthread_mutex_unlock(&h->mu);
-			continue;
-		}
-		/* output may stay open in a background child: notice the exit */
-		if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
-			reaped = true;
-			break;
-		}
-	}
-	if (!reaped)
-		waitpid(h->pid, &status, 0);
-	hub_finish(h, status);
-	return NULL;
-}
-
-int hub_start(struct kubelet *k, struct kpod *p)
-{
-	struct hub *h = calloc(1, sizeof(*h));
-	int in[2] = {-1, -1}, out[2] = {-1, -1}, master = -1, err;
-	if (!h)
-		return -ENOMEM;
-	pthread_mutex_init(&h->mu, NULL);
-	h->tty = p->tty;
-	h->in_fd = h->out_fd = -1;
-	const char *log = lab_pod_log_path(p->lp, NULL);
-	h->log_fd = log ? open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
-	struct lab_exec_opts o = {.tty = p->tty, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
-	if (!p->tty) {
-		if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-			err = -errno;
-			goto fail;
-		}
-		o.stdin_fd = in[0];
-		o.stdout_fd = o.stderr_fd = out[1];
-	}
-	err = lab_exec(k->lab, p->lp, (const char *const *)p->argv, &o, &h->pid, &master);
-	if (err < 0)
-		goto fail;
-	if (p->tty) {
-		h->out_fd = master;
-		h->in_fd = fcntl(master, F_DUPFD_CLOEXEC, 3);
-	} else {
-		close(in[0]);
-		close(out[1]);
-		h->in_fd = in[1];
-		h->out_fd = out[0];
-	}
-	if (pthread_create(&h->thread, NULL, hub_main, h) != 0) {
-		kill(-h->pid, SIGKILL);
-		waitpid(h->pid, NULL, 0);
-		err = -EAGAIN;
-		in[0] = in[1] = out[0] = out[1] = -1;
-		goto fail;
-	}
-	p->hub = h;
-	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	if (h->in_fd >= 0 && h->in_fd != in[1])
-		close(h->in_fd);
-	if (h->out_fd >= 0 && h->out_fd != out[0])
-		close(h->out_fd);
-	if (h->log_fd >= 0)
-		close(h->log_fd);
-	pthread_mutex_destroy(&h->mu);
-	free(h);
-	return err;
-}
-
-void hub_free(struct hub *h)
-{
-	if (!h)
-		return;
-	pthread_mutex_lock(&h->mu);
-	if (!h->exited)
-		kill(-h->pid, SIGKILL);
-	pthread_mutex_unlock(&h->mu);
-	pthread_join(h->thread, NULL);
-	/* attached sessions were told; wait for them to leave */
-	pthread_mutex_lock(&h->mu);
-	for (int i = 0; h->subs && i < 500; i++) {
-		pthread_mutex_unlock(&h->mu);
-		usleep(10000);
-		pthread_mutex_lock(&h->mu);
-	}
-	pthread_mutex_unlock(&h->mu);
-	if (h->in_fd >= 0)
-		close(h->in_fd);
-	close(h->out_fd);
-	if (h->log_fd >= 0)
-		close(h->log_fd);
-	pthread_mutex_destroy(&h->mu);
-	free(h);
-}
-
 /* ---- sessions --------------------------------------------------------------- */
 
 struct session {
@@ -300,10 +155,11 @@ struct session {
 	pid_t pid;
 	int in_fd, out_fd, err_fd;   /* with a tty, out_fd is the master */
 	bool tty;
-	/* attach */
-	struct sub sub;
-	struct hub *hub;             /* valid while sub is linked */
-	bool done;
+	/* attach: the run attached to (pid, restarts), a dup of its stdin
+	 * (in_fd) and its log, followed from where it was at attach */
+	int restarts;
+	int log_fd;
+	int exit_code;
 };
 
 static void session_free(struct session *s)
@@ -316,8 +172,8 @@ static void session_free(struct session *s)
 		close(s->out_fd);
 	if (s->err_fd >= 0)
 		close(s->err_fd);
-	if (s->sub.efd >= 0)
-		close(s->sub.efd);
+	if (s->log_fd >= 0)
+		close(s->log_fd);
 	free(s->ns);
 	free(s->name);
 	free(s);
@@ -385,6 +241,37 @@ static int open_exec(struct kubelet *k, struct kpod *kp, const struct api_stream
 	return 0;
 }
 
+/* Attaches to the container's current run: its stdin (when asked and it
+ * has one) and its output as it reaches the log. A container that is not
+ * running gets its last exit code at once. */
+static int open_attach(struct kpod *kp, const struct api_stream_request *r,
+		       struct session *s, char **msg)
+{
+	struct lab_ctr_state st;
+	const char *log = lab_pod_log_path(kp->lp, r->container);
+	if (!log || lab_pod_ctr_state(kp->lp, r->container, &st) < 0) {
+		if (asprintf(msg, "container %s is not valid for pod %s",
+			     r->container ? r->container : "", kp->name) < 0)
+			*msg = NULL;
+		return -EINVAL;
+	}
+	s->pid = st.pid;
+	s->restarts = st.restarts;
+	s->exit_code = st.exit_code;
+	s->tty = st.tty;
+	lab_pod_pump(kp->lp);
+	s->log_fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (s->log_fd < 0)
+		s->log_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	else
+		lseek(s->log_fd, 0, SEEK_END);
+	if (r->in && st.pid > 0) {
+		int fd = lab_pod_stdin_dup(kp->lp, r->container);
+		s->in_fd = fd >= 0 ? fd : -1;
+	}
+	return 0;
+}
+
 static int stream_open(void *ctx, const struct api_stream_request *r, void **out, char **msg)
 {
 	struct kubelet *k = ctx;
@@ -395,15 +282,14 @@ static int stream_open(void *ctx, const struct api_stream_request *r, void **out
 		return -ENOMEM;
 	*s = (struct session){.k = k, .ns = strdup(r->ns), .name = strdup(r->name),
 			      .attach = r->attach, .in_fd = -1, .out_fd = -1, .err_fd = -1,
-			      .sub = {.fd = -1, .efd = -1}};
+			      .log_fd = -1};
 	pthread_mutex_lock(&k->mu);
 	struct kpod *kp = kpod_find(k, r->ns, r->name);
 	if (!kp || !kp->lp)
 		err = not_running(k, r->ns, r->name, msg);
-	else if (r->attach && !kp->hub)
-		err = -EINVAL, *msg = strdup("the container was not started with stdin: true "
-					     "(attach needs an interactive busybox container)");
-	else if (!r->attach)
+	else if (r->attach)
+		err = open_attach(kp, r, s, msg);
+	else
 		err = open_exec(k, kp, r, s, msg);
 	pthread_mutex_unlock(&k->mu);
 	if (err < 0) {
@@ -493,79 +379,82 @@ static void run_exec(struct session *s, int sock, struct framer *fr)
 static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 {
 	struct session *s = ctx;
-	struct hub *h = s->hub;
-	pthread_mutex_lock(&h->mu);
-	if (ch == CH_STDIN && n == 0) {
-		if (h->tty && h->in_fd >= 0) {
-			write_all(h->in_fd, "\004", 1);
-		} else if (h->in_fd >= 0) {
-			close(h->in_fd);
-			h->in_fd = -1;
+	if (ch == CH_STDIN && n == 0 && s->in_fd >= 0) {
+		if (s->tty) {
+			write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
+			return;
 		}
-	} else if (ch == CH_STDIN && h->in_fd >= 0) {
-		write_all(h->in_fd, data, n);
+		/* stdinOnce: the container's stdin closes with the session's */
+		close(s->in_fd);
+		s->in_fd = -1;
+		pthread_mutex_lock(&s->k->mu);
+		struct kpod *kp = kpod_find(s->k, s->ns, s->name);
+		if (kp && kp->lp && lab_pod_pid(kp->lp, NULL) == s->pid)
+			lab_pod_stdin_close(kp->lp, NULL);
+		pthread_mutex_unlock(&s->k->mu);
+	} else if (ch == CH_STDIN && s->in_fd >= 0) {
+		write_all(s->in_fd, data, n);
 	} else if (ch == CH_RESIZE) {
-		resize(h->tty ? h->out_fd : -1, data, n);
+		resize(s->tty ? s->in_fd : -1, data, n);
 	}
-	pthread_mutex_unlock(&h->mu);
 }
 
-static bool attach_join(struct session *s, int sock)
+/* Sends what the container logged since the last call. */
+static int forward_log(struct session *s, int sock)
 {
-	bool ok = false;
-	s->sub.fd = sock;
-	s->sub.efd = eventfd(0, EFD_CLOEXEC);
+	char buf[16384];
+	ssize_t n;
+	while ((n = read(s->log_fd, buf, sizeof(buf))) > 0)
+		if (write_frame(sock, CH_STDOUT, buf, (size_t)n) < 0)
+			return -EIO;
+	return 0;
+}
+
+/* Reaps (and pumps tty output into the log); 1 when the attached run ended
+ * (s->exit_code set), -1 when the pod is gone, else 0. */
+static int attach_check(struct session *s)
+{
+	struct lab_ctr_state st;
+	int rc = -1;
 	pthread_mutex_lock(&s->k->mu);
-	struct kpod *kp = kpod_find(s->k, s->ns, s->name);
-	struct hub *h = kp ? kp->hub : NULL;
-	if (h && s->sub.efd >= 0) {
-		pthread_mutex_lock(&h->mu);
-		if (!h->exited) {
-			s->sub.next = h->subs;
-			h->subs = &s->sub;
-			s->hub = h;
-			ok = true;
-		} else {
-			write_exit(sock, h->exit_code);
+	struct kpod *kp = s->k->stopping ? NULL : kpod_find(s->k, s->ns, s->name);
+	if (kp && kp->lp) {
+		lab_reap(s->k->lab);
+		rc = lab_pod_ctr_state(kp->lp, NULL, &st) < 0 ? -1 : 0;
+		if (rc == 0 && (st.pid != s->pid || st.restarts != s->restarts)) {
+			s->exit_code = st.exit_code;
+			rc = 1;
 		}
-		pthread_mutex_unlock(&h->mu);
 	}
 	pthread_mutex_unlock(&s->k->mu);
-	return ok;
+	return rc;
 }
 
 static void run_attach(struct session *s, int sock, struct framer *fr, const char *extra,
 		       size_t n_extra)
 {
-	if (!attach_join(s, sock))
-		return;
+	int state = s->pid > 0 ? 0 : 1;
 	/* early stdin (sent before the 101) goes first */
-	if (n_extra)
+	if (n_extra && state == 0)
 		framer_feed(fr, extra, n_extra, attach_frame, s);
-	for (;;) {
-		struct pollfd pf[2] = {{.fd = sock, .events = POLLIN},
-				       {.fd = s->sub.efd, .events = POLLIN}};
-		if (poll(pf, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (pf[1].revents)
-			break;
-		if (pf[0].revents) {
+	while (state == 0) {
+		struct pollfd pf = {.fd = sock, .events = POLLIN};
+		if (poll(&pf, 1, 50) < 0 && errno != EINTR)
+			return;
+		if (pf.revents) {
 			char buf[16384];
 			ssize_t n = read(sock, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (n <= 0 || framer_feed(fr, buf, (size_t)n, attach_frame, s) < 0)
-				break;
+				return;  /* the client left; the container goes on */
 		}
+		state = attach_check(s);
+		if (forward_log(s, sock) < 0)
+			return;
 	}
-	struct hub *h = s->hub;
-	pthread_mutex_lock(&h->mu);
-	for (struct sub **pp = &h->subs; *pp; pp = &(*pp)->next)
-		if (*pp == &s->sub) {
-			*pp = s->sub.next;
-			break;
-		}
-	pthread_mutex_unlock(&h->mu);
+	if (state == 1)
+		write_exit(sock, s->exit_code);
 }
 
 static void stream_run(void *session, int fd, const char *extra, size_t n)

@@ -133,6 +133,12 @@ struct lab_container {
 	const char *const *env;         /* "K=V", NULL-terminated; may be NULL */
 	const uint16_t *ports;          /* containerPorts */
 	size_t n_ports;
+	/* stdin: true. The process's stdin is a pipe whose write end the lab
+	 * keeps (a new one per run); with tty, stdin, stdout and stderr are
+	 * a pty whose master the lab keeps and whose output it copies into
+	 * the log (in lab_reap). Without stdin, stdin is /dev/null. */
+	bool open_stdin;
+	bool tty;
 };
 
 struct lab_pod_spec {
@@ -149,6 +155,7 @@ struct lab_pod_status {
 	char ip[16];
 	bool ready;                     /* every container running, TCP ports listening */
 	int restarts;                   /* summed over containers */
+	int exit_code;                  /* the first container's last exit */
 };
 
 /* The images lab_pod_create knows, as one comma-separated string. */
@@ -187,6 +194,33 @@ void lab_pod_status(struct lab_pod *pod, struct lab_pod_status *st);
 /* Reaps and polls until the pod is ready: 0, -ETIMEDOUT, or -ECHILD when it
  * finished (Succeeded/Failed) instead. */
 int lab_pod_wait_ready(struct lab *lab, struct lab_pod *pod, int timeout_ms);
+
+/* ---- a container's stdin (attach) ------------------------------------- */
+
+struct lab_ctr_state {
+	pid_t pid;              /* 0 when not running */
+	int restarts;           /* with pid: identifies one run */
+	bool finished;          /* exited, not to be restarted */
+	int exit_code;          /* of the last run that ended */
+	bool open_stdin, tty;
+};
+
+/* The state of a container (NULL: the first); -ENOENT if no such one. */
+int lab_pod_ctr_state(const struct lab_pod *pod, const char *container,
+		      struct lab_ctr_state *st);
+/* A new fd (O_CLOEXEC, O_NONBLOCK) writing to the running process's stdin
+ * (the pipe, or the pty master with tty); the caller closes it. -ENOENT
+ * when the container has no stdin or is not running. */
+int lab_pod_stdin_dup(const struct lab_pod *pod, const char *container);
+/* Closes the lab's end of a non-tty stdin, so the process reads EOF once
+ * every dup is closed too; with tty, sends the terminal's EOF (^D). */
+int lab_pod_stdin_close(struct lab_pod *pod, const char *container);
+/* Sets a tty container's window size; -ENOTTY without a tty. */
+int lab_pod_resize(struct lab_pod *pod, const char *container,
+		   unsigned short cols, unsigned short rows);
+/* Copies what tty containers wrote into their logs. Never blocks; lab_reap
+ * does it too. */
+void lab_pod_pump(struct lab_pod *pod);
 
 /* ---- exec (kubectl exec / run -ti) ------------------------------------- */
 

@@ -122,6 +122,13 @@ struct lab_ctr {
 	int backoff_ms;
 	int64_t started_ms;
 	int64_t restart_at_ms;  /* when pid == 0 && !finished */
+	bool open_stdin, tty;   /* from the spec */
+	/* The current run's stdin, kept by the lab (has_stdio): the pipe's
+	 * write end, or the pty master (both O_NONBLOCK); with tty, tty_log
+	 * appends to the log what the master reads. */
+	bool has_stdio;
+	int in_fd;
+	int tty_log;
 };
 
 /* What a process of the pod needs to enter it. */
@@ -134,6 +141,10 @@ struct proc_pod_env {
 };
 
 void ctr_clear(struct lab_ctr *c);
+/* Copies what a tty container wrote into its log (non-blocking). */
+void ctr_pump(struct lab_ctr *c);
+/* Drains and closes the run's stdin/pty. */
+void ctr_close_stdio(struct lab_ctr *c);
 /* Forks c's program into the pod. 0 or -errno (fork failed; exec failures
  * show as exit 127 with the reason in the log). */
 int proc_start(const struct proc_pod_env *pe, struct lab_ctr *c);

@@ -272,6 +272,8 @@ static int pod_containers(struct lab *lab, struct lab_pod *pod,
 		int rc;
 
 		c->name = strdup(sc->name ? sc->name : "main");
+		c->open_stdin = sc->open_stdin;
+		c->tty = sc->open_stdin && sc->tty;
 		c->log_path = c->name ? lab_strdup_printf("%s/%s.log", pod->dir, c->name) : NULL;
 		if (!c->name || !c->log_path)
 			return -ENOMEM;

@@ -39,7 +39,39 @@ void ctr_clear(struct lab_ctr *c)
 	free(c->applet_dir);
 	if (c->has_pidfd)
 		close(c->pidfd);
+	ctr_close_stdio(c);
 	memset(c, 0, sizeof(*c));
+}
+
+void ctr_pump(struct lab_ctr *c)
+{
+	char buf[16384];
+
+	if (!c->has_stdio || !c->tty)
+		return;
+	for (;;) {
+		ssize_t n = read(c->in_fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;         /* EAGAIN, or EIO once the slave is gone */
+		if (c->tty_log >= 0 && write(c->tty_log, buf, (size_t)n) < 0)
+			return;         /* the log is best effort */
+	}
+}
+
+void ctr_close_stdio(struct lab_ctr *c)
+{
+	if (!c->has_stdio)
+		return;
+	ctr_pump(c);
+	if (c->in_fd >= 0)
+		close(c->in_fd);
+	if (c->tty_log >= 0)
+		close(c->tty_log);
+	c->has_stdio = false;
+	c->in_fd = c->tty_log = -1;
 }
 
 static const char *env_get(char *const *env, const char *key)
@@ -191,31 +223,78 @@ static int exit_code(int status)
 	return 255;
 }
 
+static int open_pty(int *master, char *slave, size_t len);
+
+/* The run's stdin: *child_fd for the child (the pipe's read end; -1 with a
+ * tty, whose slave path is in slave), the lab's end in c. */
+static int stdio_open(struct lab_ctr *c, int *child_fd, char *slave, size_t len)
+{
+	int p[2], master, rc;
+
+	*child_fd = -1;
+	if (!c->open_stdin)
+		return 0;
+	if (c->tty) {
+		rc = open_pty(&master, slave, len);
+		if (rc < 0)
+			return rc;
+		c->in_fd = master;
+		c->tty_log = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	} else {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		*child_fd = p[0];
+		c->in_fd = p[1];
+		c->tty_log = -1;
+	}
+	/* Nobody may block on a process that does not read its stdin. */
+	fcntl(c->in_fd, F_SETFL, fcntl(c->in_fd, F_GETFL) | O_NONBLOCK);
+	c->has_stdio = true;
+	return 0;
+}
+
 int proc_start(const struct proc_pod_env *pe, struct lab_ctr *c)
 {
-	int nsfd, logfd = -1, nullfd = -1, rc = 0;
+	int nsfd, logfd = -1, nullfd = -1, infd = -1, rc = 0;
+	char slave[64] = "";
 	pid_t pid;
 
 	nsfd = netns_open(pe->netns);
 	if (nsfd < 0)
 		return nsfd;
+	ctr_close_stdio(c);
 	logfd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (logfd < 0 || nullfd < 0) {
 		rc = -errno;
 		goto cleanup;
 	}
+	rc = stdio_open(c, &infd, slave, sizeof(slave));
+	if (rc < 0)
+		goto cleanup;
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
+		ctr_close_stdio(c);
 		goto cleanup;
 	}
 	if (pid == 0) {
+		int tty = -1;
+
 		setsid();
 		child_dup(logfd, 2);
+		if (slave[0]) {
+			/* The session leader's first tty becomes its
+			 * controlling terminal; TIOCSCTTY makes sure. */
+			tty = open(slave, O_RDWR | O_CLOEXEC);
+			if (tty < 0 || ioctl(tty, TIOCSCTTY, 0) < 0)
+				child_fail("open pty");
+		}
 		child_enter_pod(pe, nsfd);
-		child_dup(nullfd, 0);
-		child_dup(logfd, 1);
+		child_dup(tty >= 0 ? tty : infd >= 0 ? infd : nullfd, 0);
+		child_dup(tty >= 0 ? tty : logfd, 1);
+		if (tty >= 0)
+			child_dup(tty, 2);
 		child_reset_signals();
 		child_exec(c->argv, c->env);
 	}
@@ -228,6 +307,8 @@ cleanup:
 		close(logfd);
 	if (nullfd >= 0)
 		close(nullfd);
+	if (infd >= 0)
+		close(infd);
 	return rc;
 }
 

@@ -31,12 +31,13 @@ static json_t *ctr_json(const struct lab_ctr *c)
 
 	for (size_t i = 0; ports && i < c->n_ports; i++)
 		json_array_append_new(ports, json_integer(c->ports[i]));
-	return json_pack("{s:s, s:i, s:I, s:i, s:b, s:i, s:s, s:s?, s:o, s:o, s:o}",
+	return json_pack("{s:s, s:i, s:I, s:i, s:b, s:i, s:s, s:s?, s:o, s:o, s:o, s:b, s:b}",
 			 "name", c->name, "pid", (int)c->pid,
 			 "start_time", (json_int_t)c->start_time, "restarts", c->restarts,
 			 "finished", c->finished, "exit_code", c->exit_code,
 			 "log", c->log_path, "applet_dir", c->applet_dir,
-			 "argv", strv_json(c->argv), "env", strv_json(c->env), "ports", ports);
+			 "argv", strv_json(c->argv), "env", strv_json(c->env), "ports", ports,
+			 "stdin", c->open_stdin, "tty", c->tty);
 }
 
 /* Writes j to path by way of a temporary file and a rename. */
@@ -180,6 +181,10 @@ static int ctr_load(struct lab_ctr *c, json_t *j)
 			c->ports[i] = (uint16_t)json_integer_value(e);
 	c->restarts = (int)json_integer_value(json_object_get(j, "restarts"));
 	c->finished = json_is_true(json_object_get(j, "finished"));
+	/* An adopted run's stdin died with its previous owner; the next run
+	 * gets a new one. */
+	c->open_stdin = json_is_true(json_object_get(j, "stdin"));
+	c->tty = json_is_true(json_object_get(j, "tty"));
 	c->exit_code = (int)json_integer_value(json_object_get(j, "exit_code"));
 	if (rc == 0 && !c->finished)
 		ctr_adopt(c, (pid_t)json_integer_value(json_object_get(j, "pid")),

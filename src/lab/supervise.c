@@ -2,6 +2,9 @@
  * growing back-off (as kubelet's CrashLoopBackOff, on a lab's time scale),
  * pod status, and exec into a pod. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -48,7 +51,11 @@ int pod_reap(struct lab_pod *pod, int64_t now)
 		struct lab_ctr *c = &pod->ctrs[i];
 		int code;
 
+		ctr_pump(c);
 		if (c->pid > 0 && proc_exited(c, &code)) {
+			/* what it wrote last goes to the log; the next run
+			 * gets a new stdin */
+			ctr_close_stdio(c);
 			ctr_exited(c, pod->restart, code, now);
 			reaped++;
 			changed = true;
@@ -93,6 +100,8 @@ void lab_pod_status(struct lab_pod *pod, struct lab_pod_status *st)
 
 	memset(st, 0, sizeof(*st));
 	memcpy(st->ip, pod->ip, sizeof(st->ip));
+	if (pod->n_ctrs)
+		st->exit_code = pod->ctrs[0].exit_code;
 	for (size_t i = 0; i < pod->n_ctrs; i++) {
 		const struct lab_ctr *c = &pod->ctrs[i];
 
@@ -124,6 +133,70 @@ int lab_pod_wait_ready(struct lab *lab, struct lab_pod *pod, int timeout_ms)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){0, 5000000}, NULL);
 	}
+}
+
+static struct lab_ctr *ctr_find(const struct lab_pod *pod, const char *container)
+{
+	for (size_t i = 0; i < pod->n_ctrs; i++)
+		if (!container || strcmp(pod->ctrs[i].name, container) == 0)
+			return &pod->ctrs[i];
+	return NULL;
+}
+
+int lab_pod_ctr_state(const struct lab_pod *pod, const char *container,
+		      struct lab_ctr_state *st)
+{
+	const struct lab_ctr *c = ctr_find(pod, container);
+
+	if (!c)
+		return -ENOENT;
+	*st = (struct lab_ctr_state){c->pid, c->restarts, c->finished, c->exit_code,
+				     c->open_stdin, c->tty};
+	return 0;
+}
+
+int lab_pod_stdin_dup(const struct lab_pod *pod, const char *container)
+{
+	const struct lab_ctr *c = ctr_find(pod, container);
+	int fd;
+
+	if (!c || !c->has_stdio || c->in_fd < 0 || c->pid <= 0)
+		return -ENOENT;
+	fd = fcntl(c->in_fd, F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? -errno : fd;
+}
+
+int lab_pod_stdin_close(struct lab_pod *pod, const char *container)
+{
+	struct lab_ctr *c = ctr_find(pod, container);
+
+	if (!c || !c->has_stdio || c->in_fd < 0)
+		return -ENOENT;
+	if (c->tty)
+		return write(c->in_fd, "\004", 1) == 1 ? 0 : -EIO;
+	/* only the pipe's end: the run keeps its (closed) stdin */
+	close(c->in_fd);
+	c->in_fd = -1;
+	return 0;
+}
+
+int lab_pod_resize(struct lab_pod *pod, const char *container,
+		   unsigned short cols, unsigned short rows)
+{
+	struct lab_ctr *c = ctr_find(pod, container);
+	struct winsize ws = {.ws_row = rows, .ws_col = cols};
+
+	if (!c || !c->has_stdio)
+		return -ENOENT;
+	if (!c->tty)
+		return -ENOTTY;
+	return ioctl(c->in_fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+void lab_pod_pump(struct lab_pod *pod)
+{
+	for (size_t i = 0; i < pod->n_ctrs; i++)
+		ctr_pump(&pod->ctrs[i]);
 }
 
 static int exec_env(const struct lab_pod *pod, const struct lab_exec_opts *o,

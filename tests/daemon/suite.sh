@@ -129,6 +129,45 @@ log=$(api GET /api/v1/namespaces/demo/pods/shell/log)
 if echo "$log" | grep -q attached-42; then pass attached_output_is_in_the_pod_log
 else fail attached_output_is_in_the_pod_log "$log"; fi
 
+# the shell is the container itself: its exit ends the pod (restartPolicy Never)
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"once","labels":{"run":"once"}},
+  "spec":{"restartPolicy":"Never","containers":[{"name":"once","image":"busybox","stdin":true,"stdinOnce":true}]}}' >/dev/null
+wait_for 10 count_ready demo run%3Donce 1
+out=$(printf 'echo once-$((6*7))\nexit 3\n' |
+  "$STREAM" "$SOCK" "/api/v1/namespaces/demo/pods/once/attach?stdin=true&stdout=true&stderr=true"); rc=$?
+once_failed() {
+  api GET /api/v1/namespaces/demo/pods/once | jq -e '.status.phase == "Failed" and
+    .status.containerStatuses[0].state.terminated.exitCode == 3' >/dev/null
+}
+if [ $rc -eq 3 ] && echo "$out" | grep -q once-42 && wait_for 5 once_failed; then
+  pass attach_exit_3_with_restart_never_ends_pod_failed_with_exit_code_3
+else fail attach_exit_3_with_restart_never_ends_pod_failed_with_exit_code_3 \
+  "rc=$rc out=$out status=$(api GET /api/v1/namespaces/demo/pods/once | jq -c .status)"; fi
+
+# with tty the pty is the container's terminal; stdin closing (^D) ends a shell
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"term","labels":{"run":"term"}},
+  "spec":{"restartPolicy":"Never","containers":[{"name":"term","image":"busybox","stdin":true,"tty":true}]}}' >/dev/null
+wait_for 10 count_ready demo run%3Dterm 1
+out=$(printf 'tty; echo term-$((6*7))\n' |
+  "$STREAM" "$SOCK" "/api/v1/namespaces/demo/pods/term/attach?stdin=true&stdout=true&tty=true"); rc=$?
+term_done() {
+  api GET /api/v1/namespaces/demo/pods/term | jq -e '.status.phase == "Succeeded"' >/dev/null
+}
+if [ $rc -eq 0 ] && echo "$out" | grep -q '^/dev/pts/' && echo "$out" | grep -q term-42 &&
+   wait_for 5 term_done && api GET /api/v1/namespaces/demo/pods/term/log | grep -q term-42; then
+  pass attach_with_tty_runs_the_shell_on_a_pty_and_logs_its_output
+else fail attach_with_tty_runs_the_shell_on_a_pty_and_logs_its_output "rc=$rc out=$out"; fi
+
+# any image may have stdin: nginx just never reads it
+api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"web-in","labels":{"run":"web-in"}},
+  "spec":{"containers":[{"name":"web","image":"nginx","stdin":true,"tty":true,"ports":[{"containerPort":80}]}]}}' >/dev/null
+web_ip() { api GET /api/v1/namespaces/demo/pods/web-in | jq -r .status.podIP; }
+if wait_for 10 count_ready demo run%3Dweb-in 1 &&
+   in_pod demo access wget -q --timeout=5 "$(web_ip)" -O - 2>&1 | grep -q Welcome; then
+  pass nginx_with_stdin_serves_as_usual
+else fail nginx_with_stdin_serves_as_usual "$(api GET /api/v1/namespaces/demo/pods/web-in | jq -c .status)"; fi
+api DELETE /api/v1/namespaces/demo/pods/web-in >/dev/null
+
 # the Service spreads over both replicas: each nginx logs the requests it served
 for i in $(seq 1 12); do in_pod demo access wget -q --timeout=5 nginx -O /dev/null; done
 served=0

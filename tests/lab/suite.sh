@@ -61,9 +61,9 @@ fi
 rm -f /tmp/netpol-busybox-$$.log
 
 # Each program gets a prefix of its own: s<pid><letter><letter>.
-letters=(a b c d e f)
+letters=(a b c d e f g h)
 i=0
-for t in node services; do
+for t in node services stdin; do
 	run_c "$t" "$BUILD/src/lab/test_lab_$t" "${PREFIX}${letters[i]}"
 	if [ -x "$BUILD_ASAN/src/lab/test_lab_$t" ]; then
 		run_c "asan/$t" "$BUILD_ASAN/src/lab/test_lab_$t" "${PREFIX}${letters[i+1]}"
