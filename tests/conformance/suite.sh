@@ -182,8 +182,7 @@ ip_request_refused() {
   else echo "FAIL conformance/ip-request-refused: a pod with a taken or malformed address request did not fail clearly"; fi
 }
 
-# tests/upstream/compare.awk compares observed flows with the tables.
-COMPARE_AWK=$ROOT/tests/upstream/compare.awk
+. "$ROOT/tests/upstream/compare.sh"
 
 
 # ---- one case -------------------------------------------------------------------
@@ -279,23 +278,7 @@ probe_group() {
     BEGIN { n = split(pods, P, " "); for (i = 1; i <= n; i++) { split(P[i], a, "/")
             ns[lab "-p-" a[1] "-" a[2]] = P[i]; ip["198.18." int((i - 1) / 3) + 1 "." (i - 1) % 3 + 1] = P[i] } }
     { print ns[$1], ip[$2], $3 "/" toupper($4), ($5 == 1 ? "." : "X") }' "$WORK/probed" > "$WORK/flows"
-  files=("$WORK/flows")
-  for ((i = 1; i <= $#; i += 3)); do
-    files+=("step=${!i}" "port=${@:i+1:1}" "$CASE_DIR/${@:i+2:1}")
-    EXPECTS=$((EXPECTS + 1))
-  done
-  while IFS= read -r line; do
-    case "$line" in
-      " "*) REPORT+="$line"$'\n' ;;
-      *) read -r step port file res <<< "$line"
-         case "$res" in
-           0) ;;
-           bad:*) FIRST=${FIRST:-"step $step: $file: ${res#bad: }"} ;;
-           *) FIRST=${FIRST:-"step $step port $port: $res mismatches"}
-              REPORT+="    step $step port $port: $res mismatches on real traffic ($file)"$'\n' ;;
-         esac ;;
-    esac
-  done < <(awk -v pods="${PODS[*]}" -v flows="$WORK/flows" -f "$COMPARE_AWK" "${files[@]}")
+  compare_tables "on real traffic" "$@"
   # the engine and the kernel must agree cell by cell
   res=$(awk 'NR == FNR { k[$1, $2, $3] = $4; next }
              ($1, $2, $3) in k { seen++; if (k[$1, $2, $3] != $4) print "      " $3 " " $1 " -> " $2 ": kernel " k[$1, $2, $3] ", reach " $4 }

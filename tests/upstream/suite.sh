@@ -123,8 +123,7 @@ policy_key() {
   KEY="$ns/$name"
 }
 
-# compare.awk (beside this script) compares observed flows with the tables.
-COMPARE_AWK=$HERE/compare.awk
+. "$HERE/compare.sh"
 
 
 # TMP holds one work directory per case (WORK: generated manifests, netpol's
@@ -178,23 +177,7 @@ probe() {
     REPORT+="    step $1: unreadable reach output: $(head -c 300 "$WORK/stderr")"$'\n'
     return
   fi
-  files=("$WORK/flows")
-  for ((i = 1; i <= $#; i += 3)); do
-    files+=("step=${!i}" "port=${@:i+1:1}" "$CASE_DIR/${@:i+2:1}")
-    EXPECTS=$((EXPECTS + 1))
-  done
-  while IFS= read -r line; do
-    case "$line" in
-      " "*) REPORT+="$line"$'\n' ;;
-      *) read -r step port file res <<< "$line"
-         case "$res" in
-           0) ;;
-           bad:*) FIRST=${FIRST:-"step $step: $file: ${res#bad: }"} ;;
-           *) FIRST=${FIRST:-"step $step port $port: $res mismatches"}
-              REPORT+="    step $step port $port: $res mismatches ($file)"$'\n' ;;
-         esac ;;
-    esac
-  done < <(awk -v pods="${PODS[*]}" -v flows="$WORK/flows" -f "$COMPARE_AWK" "${files[@]}")
+  compare_tables "" "$@"
 }
 
 # reject STEP FILE: netpol must refuse the current objects plus FILE: exit 1,
