@@ -137,5 +137,20 @@ machine="$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
   printf '  "reach": %s,\n  "reach_sizes": [%s],\n' "${sizes[1]}" "$(IFS=,; echo "${sizes[*]}")"
   printf '  "machine": "%s",\n  "date": "%s",\n  "command": "make bench"\n}\n' "$machine" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } > "$tmp/latest.json"
-jq . "$tmp/latest.json" > bench/results/latest.json
-echo "wrote bench/results/latest.json" >&2
+# latest.json: exactly the keys issue 8 names; details.json: everything measured
+jq . "$tmp/latest.json" > bench/results/details.json
+jq '
+  def pq: {p50, p99};
+  def bpr: {baseline, policy, ratio};
+  { control: [.control[] | {pods, policies, full_build_ms, rss_mb,
+                            label_change_us: (.label_change_us | pq),
+                            pod_add_us: (.pod_add_us | pq),
+                            policy_add_us: (.policy_add_us | pq)}],
+    programming: (.programming | {endpoints, remote_pods, policies, full_program_ms,
+                                  apply_ms: (.apply_ms | pq), nft_rules, nft_set_elements}),
+    datapath: (.datapath | {policies, set_members, tcp_gbps: (.tcp_gbps | bpr),
+                            conn_per_s: (.conn_per_s | bpr), udp_pps: (.udp_pps | bpr)}),
+    pod_policy_ready_ms: (.pod_policy_ready_ms | pq),
+    reach: (.reach | {pods, policies, verdicts, seconds}),
+    machine, date, command }' "$tmp/latest.json" > bench/results/latest.json
+echo "wrote bench/results/latest.json (and details.json)" >&2
