@@ -88,7 +88,6 @@ static const char *const stmt_sql[ST_NSTMT] = {
 	[ST_COMPACT] = "DELETE FROM events WHERE rv <= ?1",
 	[ST_SET_META] = "UPDATE meta SET value=?2 WHERE key=?1",
 	[ST_EVENTS_FROM] = "SELECT rv, type, resource, body FROM events WHERE rv > ?1 ORDER BY rv",
-	[ST_NS_EXISTS] = "SELECT 1 FROM objects WHERE resource='namespaces' AND namespace='' AND name=?1",
 };
 
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt which)

@@ -18,7 +18,6 @@ enum store_stmt {
 	ST_COMPACT,
 	ST_SET_META,
 	ST_EVENTS_FROM,
-	ST_NS_EXISTS,
 	ST_NSTMT
 };
 
