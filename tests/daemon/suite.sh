@@ -208,6 +208,27 @@ if [ -n "$srv_netns" ] && wait_for 15 gone; then pass deleting_a_namespace_remov
 else fail deleting_a_namespace_removes_its_pods_and_netns "left: $(ip netns list | grep "^$LAB-p-other-")"; fi
 
 # 100 pods from API create to Running
+# A daemon killed at any moment comes back to its running pods: the same
+# processes, the same addresses, Services and DNS still working.
+adopt_ns="$LAB-p-demo-access"
+old_pids=$(ip netns pids "$adopt_ns" 2>/dev/null | sort -n | tr '\n' ' ')
+old_ip=$(api GET /api/v1/namespaces/demo/pods/access | jq -r .status.podIP)
+kill -KILL "$(cat "$T/pid")"
+wait "$(cat "$T/pid")" 2>/dev/null
+"$NETPOL" serve --state-dir "$T/state" --socket "$SOCK" --lab "$LAB" --no-agent \
+  > "$T/serve2.out" 2>> "$T/serve.err" &
+echo $! > "$T/pid"
+access_ready() { ready_pods demo run%3Daccess | grep -qx access; }
+if [ -n "$old_pids" ] && wait_for 20 access_ready &&
+   [ "$(ip netns pids "$adopt_ns" 2>/dev/null | sort -n | tr '\n' ' ')" = "$old_pids" ] &&
+   [ "$(api GET /api/v1/namespaces/demo/pods/access | jq -r .status.podIP)" = "$old_ip" ] &&
+   in_pod demo access wget -q --timeout=5 nginx -O - 2>&1 | grep -q 'Welcome to nginx'; then
+  pass sigkill_and_restart_adopts_running_pods_without_restarting_them
+else
+  fail sigkill_and_restart_adopts_running_pods_without_restarting_them \
+    "pids before: $old_pids after: $(ip netns pids "$adopt_ns" 2>/dev/null | sort -n | tr '\n' ' '); ip $old_ip; $(tail -n 3 "$T/serve.err")"
+fi
+
 api POST /api/v1/namespaces '{"metadata":{"name":"bench"}}' >/dev/null
 t0=$(date +%s%N)
 for i in $(seq 1 "$PODS_N"); do
