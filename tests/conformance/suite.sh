@@ -129,7 +129,7 @@ setup_lab() {
     echo "FAIL conformance/setup: the lab model differs from tests/upstream/model.yaml:"
     sed 's/^/    /' "$T/model.diff"; return 1
   fi
-  k serve --state-dir "$NETPOL_STATE_DIR" --socket "$NETPOL_SOCKET" --lab "$LAB" \
+  "$NETPOL" serve --state-dir "$NETPOL_STATE_DIR" --socket "$NETPOL_SOCKET" --lab "$LAB" \
     > "$T/serve.log" 2>&1 &
   serve_pid=$!
   for _ in $(seq 200); do [ -S "$NETPOL_SOCKET" ] && break; sleep 0.05; done
