@@ -47,7 +47,7 @@ int lab_dns_create(struct lab *lab, const char *pod_name, struct lab_pod **out,
 		return rc;
 	rc = lab_pod_wait_ready(lab, pod, 5000);
 	if (rc < 0) {
-		lab_error(diags, "cluster DNS: dnsmasq did not start (see %s)",
+		diag_error(diags, "cluster DNS: dnsmasq did not start (see %s)",
 			  lab_pod_log_path(pod, NULL));
 		lab_pod_delete(lab, pod);
 		return rc;

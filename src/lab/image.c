@@ -134,7 +134,7 @@ static int recipe_busybox(const struct image_ctx *ctx, struct recipe *r)
 	if (!bin || !path)
 		goto cleanup;
 	if (access(bin, X_OK) < 0) {
-		lab_error(ctx->diags, "image busybox: %s is missing (scripts/build-busybox.sh builds it)",
+		diag_error(ctx->diags, "image busybox: %s is missing (scripts/build-busybox.sh builds it)",
 			 bin);
 		rc = -ENOENT;
 		goto cleanup;
@@ -194,7 +194,7 @@ static int recipe_probe(const struct image_ctx *ctx, struct recipe *r)
 	int rc;
 
 	if (!probe || access(probe, X_OK) < 0) {
-		lab_error(ctx->diags, "image probe: netpol-probe not found (%s)",
+		diag_error(ctx->diags, "image probe: netpol-probe not found (%s)",
 			 probe ? probe : "set lab_opts.probe_path or NETPOL_PROBE");
 		return -ENOENT;
 	}
@@ -323,7 +323,7 @@ static int build_argv(const struct image_ctx *ctx, struct recipe *r,
 	}
 	if (rc < 0) {
 		if (rc == -EINVAL)
-			lab_error(ctx->diags, "container %s: nothing to run", ctx->ctr_name);
+			diag_error(ctx->diags, "container %s: nothing to run", ctx->ctr_name);
 		lab_strv_free(argv);
 		return rc;
 	}
@@ -360,7 +360,7 @@ int image_prepare(const struct lab *lab, const struct lab_pod_spec *spec,
 	int rc = 0;
 
 	if (!spec_c->image) {
-		lab_error(diags, "container %s: no image (known images: %s)", c->name,
+		diag_error(diags, "container %s: no image (known images: %s)", c->name,
 			 lab_images());
 		return -EINVAL;
 	}
@@ -372,7 +372,7 @@ int image_prepare(const struct lab *lab, const struct lab_pod_spec *spec,
 		}
 	}
 	if (!known) {
-		lab_error(diags, "container %s: unknown image \"%s\" (known images: %s)",
+		diag_error(diags, "container %s: unknown image \"%s\" (known images: %s)",
 			 c->name, spec_c->image, lab_images());
 		return -EINVAL;
 	}

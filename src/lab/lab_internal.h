@@ -87,9 +87,6 @@ void lab_strv_free(char **v);
 /* Appends s (copied) to *v of length *n; -ENOMEM. */
 int lab_strv_push(char ***v, size_t *n, const char *s);
 char *lab_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* An error for the user (no source location); diags may be NULL. */
-void lab_error(struct diag_list *diags, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* ---- image.c: images as recipes ---------------------------------------- */
 

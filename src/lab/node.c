@@ -176,7 +176,7 @@ static int node_adopt(struct lab *lab, struct diag_list *diags)
 	if (rc == 0)
 		rc = lab_adopt(lab, diags);
 	if (rc < 0)
-		lab_error(diags, "lab %s: cannot adopt it: %s", lab->name, strerror(-rc));
+		diag_error(diags, "lab %s: cannot adopt it: %s", lab->name, strerror(-rc));
 	return rc;
 }
 
@@ -226,7 +226,7 @@ int lab_node_create(const char *name, const struct lab_opts *opts,
 
 	*out = NULL;
 	if (!lab_name_valid(name)) {
-		lab_error(diags, "bad lab name \"%s\": use 1-%d of a-z and 0-9",
+		diag_error(diags, "bad lab name \"%s\": use 1-%d of a-z and 0-9",
 			  name ? name : "", LAB_NAME_MAX);
 		return -EINVAL;
 	}
@@ -238,7 +238,7 @@ int lab_node_create(const char *name, const struct lab_opts *opts,
 	lab->ipam = lab_ipam_new();
 	rc = lab->name && lab->ipam ? lab_fill_opts(lab, opts) : -ENOMEM;
 	if (rc == 0 && (rc = lab_lock(lab)) == -EBUSY)
-		lab_error(diags, "lab %s is in use (another handle holds its lock)", name);
+		diag_error(diags, "lab %s is in use (another handle holds its lock)", name);
 	if (rc < 0)
 		goto cleanup;
 	if (opts && opts->adopt && can_adopt(lab)) {
@@ -246,7 +246,7 @@ int lab_node_create(const char *name, const struct lab_opts *opts,
 		if (rc < 0)
 			goto cleanup;
 	} else if ((rc = node_fresh(lab)) < 0) {
-		lab_error(diags, "lab %s: cannot create the node: %s", name, strerror(-rc));
+		diag_error(diags, "lab %s: cannot create the node: %s", name, strerror(-rc));
 		lab_destroy(lab);
 		return rc;
 	}

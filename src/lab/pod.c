@@ -43,21 +43,21 @@ static bool dns_name_valid(const char *s, size_t max, bool dots)
 static int spec_check(const struct lab_pod_spec *spec, struct diag_list *diags)
 {
 	if (!dns_name_valid(spec->ns, 63, false)) {
-		lab_error(diags, "bad pod namespace \"%s\"", spec->ns ? spec->ns : "");
+		diag_error(diags, "bad pod namespace \"%s\"", spec->ns ? spec->ns : "");
 		return -EINVAL;
 	}
 	if (!dns_name_valid(spec->name, 253, true)) {
-		lab_error(diags, "bad pod name \"%s\"", spec->name ? spec->name : "");
+		diag_error(diags, "bad pod name \"%s\"", spec->name ? spec->name : "");
 		return -EINVAL;
 	}
 	if (spec->n_containers == 0 || !spec->containers) {
-		lab_error(diags, "pod %s/%s has no containers", spec->ns, spec->name);
+		diag_error(diags, "pod %s/%s has no containers", spec->ns, spec->name);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < spec->n_containers; i++) {
 		const char *cn = spec->containers[i].name;
 		if (cn && !dns_name_valid(cn, 63, false)) {
-			lab_error(diags, "pod %s/%s: bad container name \"%s\"",
+			diag_error(diags, "pod %s/%s: bad container name \"%s\"",
 				  spec->ns, spec->name, cn);
 			return -EINVAL;
 		}
@@ -242,7 +242,7 @@ static int pod_ip(struct lab *lab, struct lab_pod *pod, const char *want,
 	if (want) {
 		rc = lab_ipam_reserve(lab->ipam, want);
 		if (rc < 0) {
-			lab_error(diags, "pod %s/%s: address %s %s", pod->ns, pod->name,
+			diag_error(diags, "pod %s/%s: address %s %s", pod->ns, pod->name,
 				  want, rc == -EEXIST ? "is in use" : "is not in " LAB_POD_CIDR);
 			return rc;
 		}
@@ -250,7 +250,7 @@ static int pod_ip(struct lab *lab, struct lab_pod *pod, const char *want,
 	} else {
 		rc = lab_ipam_alloc(lab->ipam, pod->ip, sizeof(pod->ip));
 		if (rc < 0) {
-			lab_error(diags, "pod %s/%s: no free address in " LAB_POD_CIDR,
+			diag_error(diags, "pod %s/%s: no free address in " LAB_POD_CIDR,
 				  pod->ns, pod->name);
 			return rc;
 		}
@@ -279,7 +279,7 @@ static int pod_containers(struct lab *lab, struct lab_pod *pod,
 			return -ENOMEM;
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(pod->ctrs[j].name, c->name) == 0) {
-				lab_error(diags, "pod %s/%s: two containers named %s",
+				diag_error(diags, "pod %s/%s: two containers named %s",
 					  pod->ns, pod->name, c->name);
 				return -EINVAL;
 			}
@@ -329,7 +329,7 @@ int lab_pod_create(struct lab *lab, const struct lab_pod_spec *spec,
 	if (rc < 0)
 		return rc;
 	if (lab_pod_find(lab, spec->ns, spec->name)) {
-		lab_error(diags, "pod %s/%s exists already", spec->ns, spec->name);
+		diag_error(diags, "pod %s/%s exists already", spec->ns, spec->name);
 		return -EEXIST;
 	}
 	pod = calloc(1, sizeof(*pod));
@@ -350,7 +350,7 @@ int lab_pod_create(struct lab *lab, const struct lab_pod_spec *spec,
 		wired = true;
 		rc = pod_wire(lab, pod);
 		if (rc < 0)
-			lab_error(diags, "pod %s/%s: cannot wire its network: %s",
+			diag_error(diags, "pod %s/%s: cannot wire its network: %s",
 				  spec->ns, spec->name, strerror(-rc));
 	}
 	if (rc == 0)

@@ -47,7 +47,7 @@ int nft_node_run(struct lab *lab, const char *script, struct diag_list *diags)
 	nft_ctx_buffer_error(nft);
 	if (nft_run_cmd_from_buffer(nft, script) != 0) {
 		const char *err = nft_ctx_get_error_buffer(nft);
-		lab_error(diags, "nftables in %s: %s", lab->node_netns,
+		diag_error(diags, "nftables in %s: %s", lab->node_netns,
 			  err && *err ? err : "transaction failed");
 		rc = -EIO;
 	}
@@ -203,19 +203,19 @@ static int spec_check(const struct lab_service_spec *spec, struct diag_list *dia
 	if (!spec->ns || !spec->name || !*spec->ns || !*spec->name ||
 	    strchr(spec->ns, '/') || strchr(spec->name, '/') || spec->ns[0] == '.' ||
 	    spec->name[0] == '.') {
-		lab_error(diags, "bad Service name");
+		diag_error(diags, "bad Service name");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < spec->n_ports; i++) {
 		if (!proto_name(spec->ports[i].protocol) || spec->ports[i].port == 0) {
-			lab_error(diags, "Service %s/%s: bad port %u", spec->ns, spec->name,
+			diag_error(diags, "Service %s/%s: bad port %u", spec->ns, spec->name,
 				  spec->ports[i].port);
 			return -EINVAL;
 		}
 	}
 	for (size_t i = 0; i < spec->n_endpoints; i++) {
 		if (!spec->endpoints[i] || inet_pton(AF_INET, spec->endpoints[i], &a) != 1) {
-			lab_error(diags, "Service %s/%s: bad endpoint \"%s\"", spec->ns,
+			diag_error(diags, "Service %s/%s: bad endpoint \"%s\"", spec->ns,
 				  spec->name, spec->endpoints[i] ? spec->endpoints[i] : "");
 			return -EINVAL;
 		}
@@ -242,7 +242,7 @@ static int svc_new(struct lab *lab, const struct lab_service_spec *spec,
 		rc = is_dns_ip(lab, spec->cluster_ip) ? 0
 			: lab_ipam_reserve(lab->svc_ipam, spec->cluster_ip);
 		if (rc < 0)
-			lab_error(diags, "Service %s/%s: ClusterIP %s %s", spec->ns, spec->name,
+			diag_error(diags, "Service %s/%s: ClusterIP %s %s", spec->ns, spec->name,
 				  spec->cluster_ip, rc == -EEXIST ? "is in use"
 							: "is not in " LAB_SERVICE_CIDR);
 		else
@@ -250,7 +250,7 @@ static int svc_new(struct lab *lab, const struct lab_service_spec *spec,
 	} else if (rc == 0) {
 		rc = lab_ipam_alloc(lab->svc_ipam, s->ip, sizeof(s->ip));
 		if (rc < 0)
-			lab_error(diags, "no free ClusterIP in " LAB_SERVICE_CIDR);
+			diag_error(diags, "no free ClusterIP in " LAB_SERVICE_CIDR);
 	}
 	if (rc < 0) {
 		svc_free(s);
@@ -330,7 +330,7 @@ int lab_service_apply(struct lab *lab, const struct lab_service_spec *spec,
 		return rc;
 	s = svc_find(lab, spec->ns, spec->name);
 	if (s && spec->cluster_ip && strcmp(spec->cluster_ip, s->ip) != 0) {
-		lab_error(diags, "Service %s/%s: ClusterIP %s cannot change to %s",
+		diag_error(diags, "Service %s/%s: ClusterIP %s cannot change to %s",
 			  spec->ns, spec->name, s->ip, spec->cluster_ip);
 		return -EINVAL;
 	}

@@ -261,7 +261,7 @@ static int adopt_pod(struct lab *lab, const char *path, struct diag_list *diags)
 	if (rc == 0)
 		rc = lab_ipam_reserve(lab->ipam, pod->ip);
 	if (rc < 0) {
-		lab_error(diags, "lab %s: cannot adopt %s: %s", lab->name, path, strerror(-rc));
+		diag_error(diags, "lab %s: cannot adopt %s: %s", lab->name, path, strerror(-rc));
 		lab_pod_free_internal(pod);
 		return rc;
 	}
@@ -359,7 +359,7 @@ static int adopt_service_cb(struct lab *lab, const char *path, struct diag_list 
 	int rc = adopt_service(lab, path);
 
 	if (rc < 0)
-		lab_error(diags, "lab %s: cannot adopt %s: %s", lab->name, path, strerror(-rc));
+		diag_error(diags, "lab %s: cannot adopt %s: %s", lab->name, path, strerror(-rc));
 	return rc;
 }
 

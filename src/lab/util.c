@@ -150,13 +150,4 @@ char *lab_strdup_printf(const char *fmt, ...)
 	return rc < 0 ? NULL : s;
 }
 
-void lab_error(struct diag_list *diags, const char *fmt, ...)
-{
-	va_list ap;
 
-	if (!diags)
-		return;
-	va_start(ap, fmt);
-	diag_addv(diags, DIAG_ERROR, NULL, 0, 0, NULL, fmt, ap);
-	va_end(ap);
-}

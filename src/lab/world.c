@@ -191,7 +191,7 @@ int lab_world_create(struct lab *lab, struct diag_list *diags)
 	if (rc == 0)
 		rc = pod_save(w);
 	if (rc < 0) {
-		lab_error(diags, "lab %s: cannot create the outside world: %s", lab->name,
+		diag_error(diags, "lab %s: cannot create the outside world: %s", lab->name,
 			  strerror(-rc));
 		pod_discard(lab, w, true, false);
 		return rc;
@@ -199,7 +199,7 @@ int lab_world_create(struct lab *lab, struct diag_list *diags)
 	lab->world = w;
 	rc = lab_pod_wait_ready(lab, w, 5000);
 	if (rc < 0)
-		lab_error(diags, "lab %s: the outside world's servers did not start (see %s)",
+		diag_error(diags, "lab %s: the outside world's servers did not start (see %s)",
 			  lab->name, w->dir);
 	return rc;
 }

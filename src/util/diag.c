@@ -45,6 +45,16 @@ int diag_add(struct diag_list *l, enum diag_level level, const char *file,
 	return r;
 }
 
+void diag_error(struct diag_list *l, const char *fmt, ...)
+{
+	va_list ap;
+	if (!l)
+		return;
+	va_start(ap, fmt);
+	diag_addv(l, DIAG_ERROR, NULL, 0, 0, NULL, fmt, ap);
+	va_end(ap);
+}
+
 size_t diag_count(const struct diag_list *l, enum diag_level level)
 {
 	size_t n = 0;

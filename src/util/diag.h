@@ -32,6 +32,11 @@ int diag_add(struct diag_list *l, enum diag_level level, const char *file,
 int diag_addv(struct diag_list *l, enum diag_level level, const char *file,
 	      int line, int col, const char *code, const char *fmt, va_list ap);
 
+/* An error with no source location (e.g. a kernel or system failure);
+ * does nothing when l is NULL, so callers may pass an optional list. */
+void diag_error(struct diag_list *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 size_t diag_count(const struct diag_list *l, enum diag_level level);
 
 /* Sorts by file, line, col (stable), so errors print in source order. */

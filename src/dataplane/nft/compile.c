@@ -736,18 +736,18 @@ static int check_endpoints(const struct nft_endpoint *eps, size_t n, const struc
 	struct smap seen = {0};
 	int err = 0;
 	if (o && o->pod_ifprefix && !ifname_valid(o->pod_ifprefix, IFNAME_MAX - 1)) {
-		nft_diag(diags, "pod interface prefix \"%s\": expected 1-14 of [A-Za-z0-9_.-]",
+		diag_error(diags, "pod interface prefix \"%s\": expected 1-14 of [A-Za-z0-9_.-]",
 			 o->pod_ifprefix);
 		err = -EINVAL;
 	}
 	for (size_t i = 0; i < n && err != -ENOMEM; i++) {
 		if (!eps[i].pod || !ifname_valid(eps[i].ifname, IFNAME_MAX)) {
-			nft_diag(diags, "endpoint %zu: interface \"%s\": expected 1-15 of [A-Za-z0-9_.-]%s",
+			diag_error(diags, "endpoint %zu: interface \"%s\": expected 1-15 of [A-Za-z0-9_.-]%s",
 				 i, eps[i].ifname ? eps[i].ifname : "",
 				 eps[i].pod ? "" : ", and a pod");
 			err = -EINVAL;
 		} else if (smap_get(&seen, eps[i].ifname)) {
-			nft_diag(diags, "interface \"%s\" given to two endpoints", eps[i].ifname);
+			diag_error(diags, "interface \"%s\" given to two endpoints", eps[i].ifname);
 			err = -EINVAL;
 		} else if (smap_put(&seen, eps[i].ifname, (void *)&eps[i]) < 0) {
 			err = -ENOMEM;

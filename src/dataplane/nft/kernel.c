@@ -106,7 +106,7 @@ static int run(struct nft_conn *c, const char *cmds, char **output, struct diag_
 	if (rc != 0) {
 		err = e && strstr(e, "No such file or directory") ? -ENOENT : -EIO;
 		if (err == -EIO || !output)
-			nft_diag(diags, "nft: %s",
+			diag_error(diags, "nft: %s",
 				 e && *e ? e : "command failed");
 	} else if (output && !(*output = strdup(o ? o : ""))) {
 		err = -ENOMEM;
@@ -169,7 +169,7 @@ int nft_sync(struct nft_conn *c, const struct nft_prog *desired,
 	else if (err == 0)
 		err = nft_delta_compute(cur, desired, &d);
 	else
-		nft_diag(diags, "%s",
+		diag_error(diags, "%s",
 			 why.n ? why.items[0].msg : "reading the table failed");
 	if (!err)
 		err = nft_apply(c, d, diags);

@@ -33,8 +33,6 @@ uint64_t nft_hash(const char *s);
  * backslashes, at most NFT_COMMENT_MAX bytes (cut with "..."). */
 char *nft_comment(const char *s);
 
-/* An error record without a place, when diags is non-NULL. */
-void nft_diag(struct diag_list *diags, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- a string -> pointer map ---------------------------------------------- */
 

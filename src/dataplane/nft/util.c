@@ -113,15 +113,6 @@ char *nft_comment(const char *s)
 	return out;
 }
 
-void nft_diag(struct diag_list *diags, const char *fmt, ...)
-{
-	va_list ap;
-	if (!diags)
-		return;
-	va_start(ap, fmt);
-	diag_addv(diags, DIAG_ERROR, NULL, 0, 0, NULL, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- a string -> pointer map ---------------------------------------------- */
 
