@@ -47,9 +47,13 @@ static int apply(struct node *n, enum agent_kind k, const char *type, json_t *ob
  * one; the last is left to the process exit). The changes of this
  * benchmark only add policies, never replace one, so the policy reports
  * the agent makes (nft_incr_policy_changed) have nothing to say here. */
+/* Time of the last commit's phases: compile, delta, kernel (seconds). */
+static double phase[3];
+
 static int commit(struct node *n)
 {
 	static struct nft_incr *incr;
+	double t0 = stats_now(), t1 = t0, t2 = t0;
 	struct diag_list d = {0};
 	struct nft_endpoint *eps = NULL;
 	struct nft_prog *want = NULL;
@@ -66,10 +70,16 @@ static int commit(struct node *n)
 	if (!err)
 		err = nft_incr_compile(incr, agent_cache_engine(n->cache), agent_cache_cluster(n->cache),
 				       eps, neps, &opts, &want, &d);
+	t1 = t2 = stats_now();
 	if (!err && !n->cur)
 		err = nft_sync(n->conn, want, NULL, &d);
-	else if (!err && !(err = nft_delta_compute(n->cur, want, &delta)))
+	else if (!err && !(err = nft_delta_compute(n->cur, want, &delta))) {
+		t2 = stats_now();
 		err = nft_apply(n->conn, delta, &d);
+	}
+	phase[0] = t1 - t0;
+	phase[1] = t2 - t1;
+	phase[2] = stats_now() - t2;
 	if (!err) {
 		nft_prog_free(n->cur);
 		n->cur = want;
@@ -150,7 +160,12 @@ static int program(const char *netns, int local, int remote, int npol, int nchan
 		err = apply(&n, AGENT_POLICIES, "ADDED", gen_policy(i, nns)) < 0 ? -EINVAL : 0;
 	if (err || !lat || !rdy)
 		return 1;
-	double t0 = stats_now();
+	double t0 = stats_now(), *ph[3];
+	double *rph[3];
+	for (int i = 0; i < 3; i++)
+		if (!(ph[i] = calloc((size_t)nchanges + 1, sizeof(double))) ||
+		    !(rph[i] = calloc((size_t)nready + 1, sizeof(double))))
+			return 1;
 	if (commit(&n) < 0)
 		return 1;
 	double full = stats_now() - t0;
@@ -164,6 +179,8 @@ static int program(const char *netns, int local, int remote, int npol, int nchan
 		if (apply(&n, kind, type, obj) < 0 || commit(&n) < 0)
 			return 1;
 		lat[k] = stats_now() - a;
+		for (int i = 0; i < 3; i++)
+			ph[i][k] = phase[i];
 	}
 	for (int k = 0; k < nready; k++) {
 		/* the pod's veth exists (the kubelet made it); its address and
@@ -176,18 +193,40 @@ static int program(const char *netns, int local, int remote, int npol, int nchan
 		if (apply(&n, AGENT_PODS, "ADDED", pod) < 0 || commit(&n) < 0)
 			return 1;
 		rdy[k] = stats_now() - a;
+		for (int f = 0; f < 3; f++)
+			rph[f][k] = phase[f];
 	}
 	printf("{\"programming\":{\"endpoints\":%d,\"remote_pods\":%d,\"policies\":%d,"
 	       "\"full_program_ms\":%.1f,\"apply_ms\":{\"p50\":%.3f,\"p99\":%.3f},"
-	       "\"nft_rules\":%zu,\"nft_set_elements\":%zu,\"changes\":%d},"
-	       "\"pod_policy_ready_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"pods\":%d}}\n",
+	       "\"nft_rules\":%zu,\"nft_set_elements\":%zu,\"changes\":%d,"
+	       "\"phases_ms\":{\"compile\":{\"p50\":%.3f,\"p99\":%.3f},"
+	       "\"delta\":{\"p50\":%.3f,\"p99\":%.3f},\"kernel\":{\"p50\":%.3f,\"p99\":%.3f}}},"
+	       "\"pod_policy_ready_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"pods\":%d,"
+	       "\"phases_ms\":{\"compile\":{\"p50\":%.3f,\"p99\":%.3f},"
+	       "\"delta\":{\"p50\":%.3f,\"p99\":%.3f},\"kernel\":{\"p50\":%.3f,\"p99\":%.3f}}}}\n",
 	       local, remote, npol, full * 1e3, stats_quantile(lat, (size_t)nchanges, .5) * 1e3,
 	       stats_quantile(lat, (size_t)nchanges, .99) * 1e3, cnt.rules, cnt.elems, nchanges,
+	       stats_quantile(ph[0], (size_t)nchanges, .5) * 1e3,
+	       stats_quantile(ph[0], (size_t)nchanges, .99) * 1e3,
+	       stats_quantile(ph[1], (size_t)nchanges, .5) * 1e3,
+	       stats_quantile(ph[1], (size_t)nchanges, .99) * 1e3,
+	       stats_quantile(ph[2], (size_t)nchanges, .5) * 1e3,
+	       stats_quantile(ph[2], (size_t)nchanges, .99) * 1e3,
 	       stats_quantile(rdy, (size_t)nready, .5) * 1e3,
-	       stats_quantile(rdy, (size_t)nready, .99) * 1e3, nready);
+	       stats_quantile(rdy, (size_t)nready, .99) * 1e3, nready,
+	       stats_quantile(rph[0], (size_t)nready, .5) * 1e3,
+	       stats_quantile(rph[0], (size_t)nready, .99) * 1e3,
+	       stats_quantile(rph[1], (size_t)nready, .5) * 1e3,
+	       stats_quantile(rph[1], (size_t)nready, .99) * 1e3,
+	       stats_quantile(rph[2], (size_t)nready, .5) * 1e3,
+	       stats_quantile(rph[2], (size_t)nready, .99) * 1e3);
 	node_close(&n);
 	free(lat);
 	free(rdy);
+	for (int i = 0; i < 3; i++) {
+		free(ph[i]);
+		free(rph[i]);
+	}
 	return 0;
 }
 

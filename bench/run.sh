@@ -92,8 +92,8 @@ for r in $(seq "$ROUNDS"); do
   counts=$(load_policy); measure policy
   echo "  round $r done" >&2
 done
-# the measured flow must have met the last policy's rule
-hits=$(ip netns exec $node nft list chain inet netpol in/bench/pol-0999 | grep -o 'packets [0-9]*' | awk '{s+=$2} END {print s+0}')
+# the measured flow must have met the last policy's rule (its allow chain)
+hits=$(ip netns exec $node nft list chain inet netpol in/bench/pol-0999/r0/p0/qany | grep -o 'packets [0-9]*' | awk '{s+=$2} END {print s+0}')
 unload_policy
 ratio() { awk -v b="$1" -v p="$2" 'BEGIN { printf "%.4f", p / b }'; }
 dp_json='{"policies":1000,"set_members":10000'

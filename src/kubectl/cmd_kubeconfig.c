@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char kubeconfig_usage[] =
 	"usage: netpol kubeconfig [--server https://127.0.0.1:PORT] [--state-dir DIR] [--socket PATH]\n\n"
@@ -101,7 +102,13 @@ int cmd_kubeconfig(int argc, char **argv)
 	if (kctl_request(&k, "GET", "/version", NULL, NULL, &status, &resp) < 0)
 		goto cleanup;
 	if (!server) {
+		/* the daemon answers on its socket a moment before it writes
+		 * the announcement: give a just-started one that moment */
 		int port = announced_port(k.state_dir);
+		for (int i = 0; port <= 0 && i < 40; i++) {
+			usleep(50000);
+			port = announced_port(k.state_dir);
+		}
 		if (port <= 0) {
 			fprintf(stderr, "netpol: the lab daemon announced no TLS port in %s/daemon.log "
 				"(start it with --listen, or pass --server)\n", k.state_dir);

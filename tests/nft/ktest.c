@@ -211,15 +211,17 @@ struct change {
 static void test_deltas_touch_only_what_changed(void)
 {
 	static const struct change changes[] = {
-		/* a label: one address leaves the peer set, nothing else */
+		/* a label: one address leaves its class, nothing else */
 		{"relabel", relabel_client, 0, 0, 0, 0, 0, 0, 1},
-		/* a port of one policy: that policy's chain, refilled */
-		{"edit-port", edit_policy_port, 0, 1, 0, 0, 0, 0, 0},
-		/* a pod leaves the node: its map entries and chain, and the
-		 * policy chain and sets nobody else uses */
-		{"drop-endpoint", drop_endpoint_web, 0, 0, 2, 0, 2, 0, 2},
-		/* a policy now selects client too: client's chain and map entry */
-		{"isolate", isolate_client, 1, 0, 0, 0, 0, 1, 1},
+		/* a port of one policy: the one element that says it */
+		{"edit-port", edit_policy_port, 0, 0, 0, 0, 0, 1, 1},
+		/* a pod leaves the node: its dispatch and source entries and chain, the
+		 * class that only it allowed (chain, maps, its pods' entries)
+		 * and the allow chain nobody else uses */
+		{"drop-endpoint", drop_endpoint_web, 0, 0, 3, 0, 3, 0, 6},
+		/* a policy now selects client too: client's chain, its dispatch
+		 * entry, and what it allows (from clients, itself included) */
+		{"isolate", isolate_client, 1, 0, 0, 0, 0, 2, 1},
 	};
 	struct nft_conn *c = conn();
 	struct diag_list d = {0};
@@ -241,8 +243,8 @@ static void test_deltas_touch_only_what_changed(void)
 			rc = nft_apply(c, delta, &d);
 		bool same = rc == 0 && kernel_holds(c, k.prog, &why);
 		struct nft_delta got = delta ? *delta : (struct nft_delta){0};
-		if (rc)
-			printf("  delta:\n%s\n", delta ? delta->text : "");
+		if (rc || getenv("NPT_DEBUG"))
+			printf("  delta %s:\n%s\n", ch->what, delta ? delta->text : "");
 		nft_delta_free(delta);
 		nft_prog_free(before);
 		nft_case_clear(&k);
@@ -350,6 +352,8 @@ static void test_failed_transaction_leaves_old_program_intact(void)
 		KCHECK(nft_conn_run(c, text, &d) < 0, "poisoned delta %zu was accepted", i);
 		KCHECK(kernel_holds(c, before, &why), "after poison %zu: %s", i, why);
 	}
+	if (getenv("NPT_DEBUG"))
+		fprintf(stderr, "DELTA:\n%s\n", delta->text);
 	KCHECK(nft_apply(c, delta, &d) == 0, "clean delta: %s", diags_first(&d));
 	KCHECK(kernel_holds(c, k.prog, &why), "clean delta: %s", why);
 	printf("PASS %s\n", cur);
@@ -448,6 +452,8 @@ static int cmd_load(int argc, char **argv)
 		rc = nft_case_recompile(&k, &err);
 	if (rc == 0)
 		rc = nft_sync(c, k.prog, &delta, &d);
+	if (rc == 0 && getenv("NPT_DEBUG"))
+		fprintf(stderr, "%s", delta->text);
 	if (rc == 0)
 		printf("applied: chains +%zu ~%zu -%zu, sets +%zu -%zu, elements +%zu -%zu%s\n",
 		       delta->chains_added, delta->chains_refilled, delta->chains_deleted,

@@ -154,16 +154,18 @@ fi
 # a spoofed source (kube-dns posing as access, which nginx-1 admits)
 ip -n "$P-kube-dns" addr add 198.18.0.4/32 dev eth0
 ip netns exec "$P-kube-dns" "$KTEST" connect tcp 198.18.0.2 80 198.18.0.4
-n=$(counter 'source address not routed')
+n=$(counter 'source address not the pod')
 [ "${n:-0}" -gt 0 ] && echo "PASS traffic/spoofed-source-is-dropped" ||
   echo "FAIL traffic/spoofed-source-is-dropped: counter $n"
 ip -n "$P-kube-dns" addr del 198.18.0.4/32 dev eth0
 
 # an incremental change: nginx-2 relabelled out of run=nginx
 change=advanced-policy-demo/nginx-2:run=other
-# (its ingress chain loses access-nginx's jump; one address leaves run=nginx)
+# (its ingress chain's drop no longer names access-nginx, access-nginx's
+# allow of its interface goes, and its address leaves the egress class of
+# run=nginx)
 if out=$(in_node "$KTEST" load "$CASE" "$change" 2>&1) &&
-   [[ $out == *"chains +0 ~1 -0, sets +0 -0, elements +0 -1" ]]; then
+   [[ $out == *"chains +0 ~1 -0, sets +0 -0, elements +0 -2" ]]; then
   echo "PASS traffic/relabel-changes-one-chain-and-one-element"
 else
   echo "FAIL traffic/relabel-changes-one-chain-and-one-element: $out"

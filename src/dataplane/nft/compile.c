@@ -1,11 +1,21 @@
-/* compile: the policies that apply to the pods of this node, as chains.
+/* compile: the policies that apply to the pods of this node, as a program
+ * whose packet path costs the same whatever the number of pods, policies
+ * or rules (DESIGN.md says why it looks this way).
  *
- * The packet path costs two verdict-map lookups to find the endpoint
- * chains, then only the rules of the policies that select the pod; peers
- * and named ports are set lookups. Nothing scans all pods or all policies.
- * Names derive from what they stand for (interface, policy, canonical
- * peer), never from an order, so that a change renames nothing else and
- * the delta between two programs stays small. */
+ * Peers become address classes: for one direction, every address (a pod's,
+ * or a range outside the pods) is put in the class of the peers that match
+ * it (and, for egress, of the numbers its named ports resolve to). Two
+ * addresses of one class are treated alike by every rule, so a rule allows
+ * a class, not addresses. A packet then costs:
+ *   the endpoint's chain (verdict map by interface),
+ *   its peer's class (one lookup: pod addresses exact, then ranges),
+ *   the class's allows for this endpoint (one lookup keyed by interface,
+ *   protocol and port; then by interface and protocol; then by interface),
+ *   the allows of rules without peers (the same three, for any address),
+ * and an allow goes to a chain of its own, one per policy rule x peer x
+ * port, with the counter and comment that attribute it. Names derive from
+ * what they stand for (interface, policy, class content), never from an
+ * order, so a change renames nothing else and the delta stays small. */
 #include "nft_internal.h"
 
 #include <errno.h>
@@ -17,6 +27,8 @@
 #define BASE_HOOK "type filter hook forward priority filter; policy accept;"
 #define INGRESS_STAGE "pod-ingress"
 #define IFNAME_MAX 15
+
+typedef nft_u128 u128;
 
 /* ---- names --------------------------------------------------------------------- */
 
@@ -33,26 +45,34 @@ static char *policy_id(const struct np_policy *pol)
 	return s;
 }
 
-/* "in/NS/NAME" or "eg/NS/NAME"; a hash when that is longer than nft allows. */
-char *nft_policy_chain_name(const char *ns, const char *name, bool egress)
+static char *pod_id(const struct np_pod *pod)
 {
-	char *id, *s = NULL;
-	if (asprintf(&id, "%s/%s", ns_or_default(ns), name) < 0)
+	char *s;
+	if (asprintf(&s, "%s/%s", ns_or_default(pod->meta.namespace), pod->meta.name) < 0)
 		return NULL;
-	if (strlen(id) <= 200) {
-		if (asprintf(&s, "%s/%s", egress ? "eg" : "in", id) < 0)
-			s = NULL;
-	} else if (asprintf(&s, "%s/h%016llx", egress ? "eg" : "in",
-			    (unsigned long long)nft_hash(id)) < 0) {
-		s = NULL;
-	}
-	free(id);
 	return s;
 }
 
-static char *policy_chain_name(const struct np_policy *pol, bool egress)
+char *nft_rule_chain_name(const char *ns, const char *name, bool egress, int rule, int peer,
+			  int port)
 {
-	return nft_policy_chain_name(pol->meta.namespace, pol->meta.name, egress);
+	char p[16], q[16], *id, *s = NULL;
+	if (asprintf(&id, "%s/%s", ns_or_default(ns), name) < 0)
+		return NULL;
+	if (peer < 0)
+		snprintf(p, sizeof(p), "any");
+	else
+		snprintf(p, sizeof(p), "%d", peer);
+	if (port < 0)
+		snprintf(q, sizeof(q), "any");
+	else
+		snprintf(q, sizeof(q), "%d", port);
+	int rc = strlen(id) <= 200
+			 ? asprintf(&s, "%s/%s/r%d/p%s/q%s", egress ? "eg" : "in", id, rule, p, q)
+			 : asprintf(&s, "%s/h%016llx/r%d/p%s/q%s", egress ? "eg" : "in",
+				    (unsigned long long)nft_hash(id), rule, p, q);
+	free(id);
+	return rc < 0 ? NULL : s;
 }
 
 static bool ifname_valid(const char *s, size_t max)
@@ -67,191 +87,801 @@ static bool ifname_valid(const char *s, size_t max)
 	return true;
 }
 
-/* ---- port groups ------------------------------------------------------------------ */
-
-/* The ports of one rule, as the few nft matches that cover them: numbers
- * and ranges in one anonymous set, protocols without port in another, and
- * each named port on its own (resolved per destination by a set lookup).
- * Groups are ordered by their first port, as the engine looks at them. */
-enum pg_kind { PG_NUMBERS, PG_PROTOS, PG_NAMED };
-
-struct pgroup {
-	enum pg_kind kind;
-	char *match;              /* PG_NUMBERS, PG_PROTOS */
-	const char *name;         /* PG_NAMED */
-	enum np_proto proto;      /* PG_NAMED */
-	int *idx;
-	size_t nidx;
-};
-
-struct prange {
-	enum np_proto proto;
-	int lo, hi;
-};
-
-static int prange_qcmp(const void *a, const void *b)
+static void *grow(void *v, size_t *cap, size_t need, size_t elsz)
 {
-	const struct prange *x = a, *y = b;
-	if (x->proto != y->proto)
-		return strcmp(nft_proto(x->proto), nft_proto(y->proto));
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return (x->hi > y->hi) - (x->hi < y->hi);
+	if (need <= *cap)
+		return v;
+	size_t cap2 = *cap ? *cap * 2 : 8;
+	while (cap2 < need)
+		cap2 *= 2;
+	void *v2 = realloc(v, cap2 * elsz);
+	if (v2)
+		*cap = cap2;
+	return v2;
 }
 
-/* Sorted; with ranges, overlapping and adjacent ones merged (nft merges
- * the members of an interval set itself, so we print what it will list);
- * without, duplicates dropped. */
-static size_t pranges_canon(struct prange *r, size_t n)
+#define PUSH(arr, n, cap, val)                                                             \
+	({                                                                                 \
+		int _e = 0;                                                                \
+		void *_v = grow((arr), &(cap), (n) + 1, sizeof(*(arr)));                  \
+		if (_v) {                                                                  \
+			(arr) = _v;                                                        \
+			(arr)[(n)++] = (val);                                              \
+		} else {                                                                   \
+			_e = -ENOMEM;                                                      \
+		}                                                                          \
+		_e;                                                                        \
+	})
+
+static uint64_t mix64(uint64_t h, uint64_t v)
 {
-	bool ranges = false;
-	size_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		ranges |= r[i].hi > r[i].lo;
-	qsort(r, n, sizeof(*r), prange_qcmp);
-	for (size_t i = 0; i < n; i++) {
-		struct prange *last = w ? &r[w - 1] : NULL;
-		if (last && last->proto == r[i].proto &&
-		    (ranges ? r[i].lo <= last->hi + 1 : r[i].lo == last->lo)) {
-			if (r[i].hi > last->hi)
-				last->hi = r[i].hi;
-			continue;
+	for (int i = 0; i < 8; i++, v >>= 8)
+		h = (h ^ (v & 255)) * 1099511628211ULL;
+	return h;
+}
+
+/* ---- a 64-bit key -> pointer map ----------------------------------------------------- */
+
+struct umap {
+	uint64_t *keys;
+	void **vals;
+	size_t n, cap;       /* cap: a power of two, or 0 */
+};
+
+static size_t umap_slot(const struct umap *m, uint64_t k)
+{
+	size_t i = (size_t)(k * 0x9E3779B97F4A7C15ULL >> 17) & (m->cap - 1);
+	while (m->vals[i] && m->keys[i] != k)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void *umap_get(const struct umap *m, uint64_t k)
+{
+	return m->cap ? m->vals[umap_slot(m, k)] : NULL;
+}
+
+/* Inserts (val not NULL; k not present). 0 or -ENOMEM. */
+static int umap_put(struct umap *m, uint64_t k, void *val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct umap g = {.cap = m->cap ? m->cap * 2 : 64};
+		if (!(g.keys = calloc(g.cap, sizeof(*g.keys))) ||
+		    !(g.vals = calloc(g.cap, sizeof(*g.vals)))) {
+			free(g.keys);
+			return -ENOMEM;
 		}
-		r[w++] = r[i];
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->vals[i]) {
+				size_t j = umap_slot(&g, m->keys[i]);
+				g.keys[j] = m->keys[i];
+				g.vals[j] = m->vals[i];
+			}
+		g.n = m->n;
+		free(m->keys);
+		free(m->vals);
+		*m = g;
 	}
-	return w;
+	size_t i = umap_slot(m, k);
+	m->keys[i] = k;
+	m->vals[i] = val;
+	m->n++;
+	return 0;
 }
 
-static void prange_text(struct sb *b, const struct prange *r, bool with_proto)
+static void umap_clear(struct umap *m)
 {
-	if (with_proto)
-		sb_addf(b, "%s . ", nft_proto(r->proto));
-	if (r->hi > r->lo)
-		sb_addf(b, "%d-%d", r->lo, r->hi);
-	else
-		sb_addf(b, "%d", r->lo);
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
 }
 
-static char *numbers_match(struct prange *r, size_t nspecs)
+/* ---- working state of one direction ------------------------------------------------ */
+
+struct cls;
+
+/* A distinct peer: selectors match pods, blocks (ipBlocks, and ANY: every
+ * address, for a rule without peers that names a port) match addresses. */
+struct peer {
+	char *key, *comment;
+	uint64_t h;
+	const struct np_policy *pol;
+	const struct np_peer *np;      /* NULL for ANY */
+	bool block;
+	int family;                    /* block: its family (ANY: 0, both) */
+	struct nft_range *r;
+	size_t nr;
+	struct cls **cls;              /* the classes it is in */
+	size_t ncls, clscap;
+};
+
+/* A named port that egress rules use: its number on the destination is
+ * part of the destination's class. */
+struct pname {
+	const char *name;
+	enum np_proto proto;
+	uint64_t h;
+};
+
+struct res {
+	uint32_t pname;                /* index in cdir.pnames */
+	int port;
+};
+
+/* An address and what puts it in its class. Memberships are kept as one
+ * flat list of (address, peer) pairs for the whole direction (no list per
+ * address); the class's hash is a sum over the memberships, so it needs
+ * no sorting. */
+struct addr {
+	bool used;
+	bool by_pod;                   /* a selector or a named port: needs its own entry */
+	struct np_ip ip;
+	uint64_t h;                    /* sum of the memberships' hashes */
+	uint32_t last;                 /* the last peer added + 1 (peers come in order) */
+	uint32_t n;                    /* memberships */
+	struct cls *cls;
+};
+
+struct pair {
+	uint32_t slot;                 /* in cdir.at */
+	uint32_t peer;
+};
+
+struct rpair {
+	uint32_t slot;
+	struct res r;
+};
+
+/* One element of a class's (or the any-address) maps. */
+struct rec {
+	const char *ifname;
+	const char *target;            /* the allow chain's name */
+	uint64_t ifh, th;
+	uint8_t kind;                  /* 0: interface . protocol . port, 1: . protocol, 2: alone */
+	uint8_t proto;
+	uint16_t lo, hi;
+};
+
+struct recs {
+	struct rec *v;
+	size_t n, cap;
+};
+
+struct cls {
+	uint64_t h;
+	bool filled;                   /* pv and rv known */
+	uint32_t rep;                  /* an address slot of the class + 1, or 0 */
+	char name[40];                 /* chain "in/cHEX", maps "in-cHEX-p" ... */
+	uint32_t *pv;                  /* sorted peer indexes */
+	size_t npv, pvcap;
+	struct res *rv;
+	size_t nrv, rvcap;
+	struct recs recs[3];
+};
+
+/* The peers of a policy's rules in this direction: index per rule per
+ * peer (-1: matches nothing), and ANY for a rule without peers that needs
+ * it (else -1). */
+struct target {
+	const char *name;
+	uint64_t h;
+};
+
+struct polinfo {
+	const struct np_policy *pol;
+	int **pidx;
+	int *any;
+	size_t nrules;
+	struct target **tg;            /* per rule: [(peer + 1) * (nports + 1) + port + 1] */
+};
+
+struct seg {
+	struct nft_range r;
+	int family;
+	struct cls *cls;
+};
+
+struct cdir {
+	bool egress;
+	struct smap peer_by_key;       /* key -> struct peer */
+	struct peer **peers;
+	size_t npeers, peercap;
+	int anyp;                      /* index of ANY, or -1 */
+	struct umap pols;              /* policy address -> struct polinfo */
+	struct polinfo **polv;
+	size_t npolv, polcap;
+	struct pname *pnames;
+	size_t npnames, pncap;
+	struct addr *at;               /* open addressing on the address */
+	size_t atcap, atn;
+	struct pair *pairs;
+	size_t npairs, paircap;
+	struct rpair *rpairs;
+	size_t nrpairs, rpaircap;
+	struct umap cls_by_hash;
+	struct cls **cls;
+	size_t ncls, clscap;
+	struct seg *segs;
+	size_t nsegs, segcap;
+	struct recs any[3];            /* rules without peers */
+};
+
+static const char *dname(const struct cdir *d)
 {
-	struct sb b = {0};
-	size_t n = pranges_canon(r, nspecs);
-	bool one_proto = true;
-	for (size_t i = 1; i < n; i++)
-		one_proto &= r[i].proto == r[0].proto;
-	if (one_proto)
-		sb_addf(&b, "%s dport ", nft_proto(r[0].proto));
-	else
-		sb_add(&b, "meta l4proto . th dport ");
-	if (nspecs == 1) {
-		prange_text(&b, &r[0], false);
-		return sb_take(&b);
-	}
-	sb_add(&b, "{ ");
-	for (size_t i = 0; i < n; i++) {
-		sb_add(&b, i ? ", " : "");
-		prange_text(&b, &r[i], !one_proto);
-	}
-	sb_add(&b, " }");
-	return sb_take(&b);
+	return d->egress ? "eg" : "in";
 }
 
-static char *protos_match(const struct np_port_spec *ports, const int *idx, size_t n)
+static void cls_free(struct cls *c)
 {
-	struct sb b = {0};
-	bool seen[NP_NPROTO] = {0};
-	if (n == 1) {
-		sb_addf(&b, "meta l4proto %s", nft_proto(ports[idx[0]].proto));
-		return sb_take(&b);
-	}
-	/* nft_rule_normalise puts the members in order afterwards */
-	sb_add(&b, "meta l4proto {");
-	for (size_t i = 0, listed = 0; i < n; i++) {
-		enum np_proto p = ports[idx[i]].proto;
-		if (!seen[p])
-			sb_addf(&b, "%s %s", listed++ ? "," : "", nft_proto(p));
-		seen[p] = true;
-	}
-	sb_add(&b, " }");
-	return sb_take(&b);
+	free(c->pv);
+	free(c->rv);
+	for (int k = 0; k < 3; k++)
+		free(c->recs[k].v);
+	free(c);
 }
 
-static void pgroups_free(struct pgroup *g, size_t n)
+static void cdir_free(struct cdir *d)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(g[i].match);
-		free(g[i].idx);
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->npeers; i++) {
+		free(d->peers[i]->key);
+		free(d->peers[i]->comment);
+		free(d->peers[i]->r);
+		free(d->peers[i]->cls);
+		free(d->peers[i]);
 	}
-	free(g);
+	free(d->peers);
+	smap_clear(&d->peer_by_key);
+	for (size_t i = 0; i < d->npolv; i++) {
+		for (size_t r = 0; r < d->polv[i]->nrules; r++) {
+			free(d->polv[i]->pidx[r]);
+			free(d->polv[i]->tg[r]);
+		}
+		free(d->polv[i]->tg);
+		free(d->polv[i]->pidx);
+		free(d->polv[i]->any);
+		free(d->polv[i]);
+	}
+	free(d->polv);
+	umap_clear(&d->pols);
+	free(d->pnames);
+	free(d->at);
+	free(d->pairs);
+	free(d->rpairs);
+	for (size_t i = 0; i < d->ncls; i++)
+		cls_free(d->cls[i]);
+	free(d->cls);
+	umap_clear(&d->cls_by_hash);
+	free(d->segs);
+	for (int k = 0; k < 3; k++)
+		free(d->any[k].v);
+	free(d);
 }
 
-/* The group a port spec goes to (created at the end when new). */
-static struct pgroup *pgroup_for(struct pgroup *g, size_t *n, const struct np_port_spec *s)
-{
-	enum pg_kind k = s->kind == PORT_NUMBER ? PG_NUMBERS : s->kind == PORT_ANY ? PG_PROTOS
-										  : PG_NAMED;
-	for (size_t i = 0; i < *n; i++)
-		if (g[i].kind == k && (k != PG_NAMED || (g[i].proto == s->proto &&
-							 strcmp(g[i].name, s->name) == 0)))
-			return &g[i];
-	g[*n] = (struct pgroup){.kind = k, .name = s->name, .proto = s->proto};
-	return &g[(*n)++];
-}
+/* ---- peers ---------------------------------------------------------------------------- */
 
-static int pgroups_build(const struct np_rule *r, struct pgroup **out, size_t *nout)
+static int peer_add(struct cdir *d, char *key, char *comment, const struct np_policy *pol,
+		    const struct np_peer *np)
 {
-	struct pgroup *g = calloc(r->nports + 1, sizeof(*g));
-	struct prange *nums = calloc(r->nports + 1, sizeof(*nums));
-	size_t n = 0, nnums = 0;
-	int err = -ENOMEM;
-	if (!g || !nums)
-		goto cleanup;
-	for (size_t i = 0; i < r->nports; i++) {
-		const struct np_port_spec *s = &r->ports[i];
-		struct pgroup *pg = pgroup_for(g, &n, s);
-		int *idx = realloc(pg->idx, (pg->nidx + 1) * sizeof(*idx));
-		if (!idx)
-			goto cleanup;
-		pg->idx = idx;
-		pg->idx[pg->nidx++] = (int)i;
-		if (s->kind == PORT_NUMBER)
-			nums[nnums++] = (struct prange){s->proto, s->port,
-							s->end_port > s->port ? s->end_port : s->port};
+	struct peer *p = smap_get(&d->peer_by_key, key);
+	int err;
+	if (p) {
+		free(key);
+		free(comment);
+		for (size_t i = 0; i < d->npeers; i++)
+			if (d->peers[i] == p)
+				return (int)i;
+		return -EINVAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (g[i].kind == PG_NUMBERS && !(g[i].match = numbers_match(nums, nnums)))
-			goto cleanup;
-		if (g[i].kind == PG_PROTOS &&
-		    !(g[i].match = protos_match(r->ports, g[i].idx, g[i].nidx)))
-			goto cleanup;
+	if (!(p = calloc(1, sizeof(*p)))) {
+		free(key);
+		free(comment);
+		return -ENOMEM;
 	}
-	*out = g;
-	*nout = n;
-	g = NULL;
-	err = 0;
-cleanup:
-	if (g)
-		pgroups_free(g, n);
-	free(nums);
+	p->key = key;
+	p->comment = comment;
+	p->h = nft_hash(key);
+	p->pol = pol;
+	p->np = np;
+	if (!np) {
+		p->block = true;
+	} else if (np->has_ipblock) {
+		p->block = true;
+		p->family = np->ipblock.cidr.ip.family;
+		if ((err = cc_ipblock_ranges(&np->ipblock, &p->r, &p->nr)) < 0)
+			goto fail;
+	}
+	if ((err = PUSH(d->peers, d->npeers, d->peercap, p)) < 0)
+		goto fail;
+	if (smap_put(&d->peer_by_key, p->key, p) < 0) {
+		d->npeers--;
+		err = -ENOMEM;
+		goto fail;
+	}
+	return (int)d->npeers - 1;
+fail:
+	free(p->key);
+	free(p->comment);
+	free(p->r);
+	free(p);
 	return err;
 }
 
-/* ---- policy chains ------------------------------------------------------------------ */
+/* The index of the ANY peer, added on first use. */
+static int any_peer(struct cdir *d)
+{
+	if (d->anyp >= 0)
+		return d->anyp;
+	char *key = strdup("any|"), *comment = strdup("any address");
+	if (!key || !comment) {
+		free(key);
+		free(comment);
+		return -ENOMEM;
+	}
+	int i = peer_add(d, key, comment, NULL, NULL);
+	if (i >= 0)
+		d->anyp = i;
+	return i;
+}
 
-struct rule_ctx {
-	struct cc *c;
-	struct nft_chain *chain;
-	const struct np_policy *pol;
-	bool egress;
-	int rule, peer;
+static bool rule_has_named(const struct np_rule *r)
+{
+	for (size_t i = 0; i < r->nports; i++)
+		if (r->ports[i].kind == PORT_NAMED)
+			return true;
+	return false;
+}
+
+static int pname_add(struct cdir *d, const char *name, enum np_proto proto)
+{
+	for (size_t i = 0; i < d->npnames; i++)
+		if (d->pnames[i].proto == proto && strcmp(d->pnames[i].name, name) == 0)
+			return 0;
+	struct pname pn = {name, proto, mix64(nft_hash(name), (uint64_t)proto + 1)};
+	return PUSH(d->pnames, d->npnames, d->pncap, pn);
+}
+
+/* The peers of pol in this direction, registered on first use. */
+static int polinfo_get(struct cdir *d, const struct np_policy *pol, struct polinfo **out)
+{
+	struct polinfo *pi = umap_get(&d->pols, (uint64_t)(uintptr_t)pol);
+	const struct np_rule *rules = d->egress ? pol->egress : pol->ingress;
+	size_t n = d->egress ? pol->negress : pol->ningress;
+	int err = -ENOMEM;
+	if (pi) {
+		*out = pi;
+		return 0;
+	}
+	if (!(pi = calloc(1, sizeof(*pi))) || !(pi->pidx = calloc(n + 1, sizeof(*pi->pidx))) ||
+	    !(pi->any = calloc(n + 1, sizeof(*pi->any))) ||
+	    !(pi->tg = calloc(n + 1, sizeof(*pi->tg)))) {
+		if (pi) {
+			free(pi->pidx);
+			free(pi->any);
+		}
+		free(pi);
+		return -ENOMEM;
+	}
+	pi->pol = pol;
+	pi->nrules = n;
+	if (PUSH(d->polv, d->npolv, d->polcap, pi) < 0) {
+		free(pi->pidx);
+		free(pi->any);
+		free(pi->tg);
+		free(pi);
+		return -ENOMEM;
+	}
+	if (umap_put(&d->pols, (uint64_t)(uintptr_t)pol, pi) < 0)
+		return -ENOMEM;
+	for (size_t r = 0; r < n; r++) {
+		const struct np_rule *rule = &rules[r];
+		pi->any[r] = -1;
+		if (!(pi->pidx[r] = calloc(rule->npeers + 1, sizeof(int))) ||
+		    !(pi->tg[r] = calloc((rule->npeers + 1) * (rule->nports + 1), sizeof(**pi->tg))))
+			return -ENOMEM;
+		for (size_t j = 0; j < rule->nports; j++)
+			if (d->egress && rule->ports[j].kind == PORT_NAMED &&
+			    (err = pname_add(d, rule->ports[j].name, rule->ports[j].proto)) < 0)
+				return err;
+		if (rule->npeers == 0 && d->egress && rule_has_named(rule)) {
+			/* the number depends on the destination: classes tell */
+			if ((pi->any[r] = any_peer(d)) < 0)
+				return pi->any[r];
+		}
+		for (size_t j = 0; j < rule->npeers; j++) {
+			char *key, *comment;
+			if ((err = cc_peer_key(pol, &rule->peers[j], &key, &comment)) < 0)
+				return err;
+			if (!key) {
+				pi->pidx[r][j] = -1;
+				continue;
+			}
+			int idx = peer_add(d, key, comment, pol, &rule->peers[j]);
+			if (idx < 0)
+				return idx;
+			pi->pidx[r][j] = idx;
+		}
+	}
+	*out = pi;
+	return 0;
+}
+
+/* ---- addresses -------------------------------------------------------------------------- */
+
+static uint64_t ip_hash(const struct np_ip *ip)
+{
+	uint64_t w[2] = {0, 0};
+	memcpy(w, ip->addr, ip->family == AF_INET ? 4 : 16);
+	uint64_t h = (w[0] ^ (w[1] * 0xC2B2AE3D27D4EB4FULL) ^ (uint64_t)ip->family) *
+		     0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 29);
+}
+
+static bool ip_eq(const struct np_ip *a, const struct np_ip *b)
+{
+	return a->family == b->family &&
+	       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static int at_grow(struct cdir *d)
+{
+	size_t cap = d->atcap ? d->atcap * 2 : 1024;
+	struct addr *at = calloc(cap, sizeof(*at));
+	if (!at)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->atcap; i++) {
+		if (!d->at[i].used)
+			continue;
+		size_t j = (size_t)ip_hash(&d->at[i].ip) & (cap - 1);
+		while (at[j].used)
+			j = (j + 1) & (cap - 1);
+		at[j] = d->at[i];
+	}
+	free(d->at);
+	d->at = at;
+	d->atcap = cap;
+	return 0;
+}
+
+static struct addr *addr_get(struct cdir *d, const struct np_ip *ip)
+{
+	if ((d->atn + 1) * 2 > d->atcap && at_grow(d) < 0)
+		return NULL;
+	size_t j = (size_t)ip_hash(ip) & (d->atcap - 1);
+	while (d->at[j].used && !ip_eq(&d->at[j].ip, ip))
+		j = (j + 1) & (d->atcap - 1);
+	struct addr *a = &d->at[j];
+	if (!a->used) {
+		a->used = true;
+		a->ip.family = ip->family;
+		memcpy(a->ip.addr, ip->addr, ip->family == AF_INET ? 4 : 16);
+		d->atn++;
+	}
+	return a;
+}
+
+/* A well mixed 64-bit value: class hashes are sums of these. */
+static uint64_t smix(uint64_t x)
+{
+	x += 0x9E3779B97F4A7C15ULL;
+	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t res_hash(const struct cdir *d, const struct res *r)
+{
+	return smix(mix64(d->pnames[r->pname].h, (uint64_t)r->port));
+}
+
+static int addr_peer(struct cdir *d, struct addr *a, uint32_t idx)
+{
+	if (a->last == idx + 1)
+		return 0;   /* two pods of one address, one peer */
+	struct pair p = {(uint32_t)(a - d->at), idx};
+	a->last = idx + 1;
+	a->h += smix(d->peers[idx]->h);
+	a->n++;
+	return PUSH(d->pairs, d->npairs, d->paircap, p);
+}
+
+/* Counted in the address's hash by classes(), once duplicates are gone. */
+static int addr_res(struct cdir *d, struct addr *a, struct res r)
+{
+	struct rpair p = {(uint32_t)(a - d->at), r};
+	return PUSH(d->rpairs, d->nrpairs, d->rpaircap, p);
+}
+
+static int rpair_qcmp(const void *a, const void *b)
+{
+	const struct rpair *x = a, *y = b;
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	if (x->r.pname != y->r.pname)
+		return x->r.pname < y->r.pname ? -1 : 1;
+	return (x->r.port > y->r.port) - (x->r.port < y->r.port);
+}
+
+static bool range_has(const struct peer *p, const struct np_ip *ip)
+{
+	if (!p->np)
+		return true;     /* ANY */
+	if (ip->family != p->family)
+		return false;
+	u128 v = cc_ip_value(ip);
+	for (size_t i = 0; i < p->nr; i++)
+		if (v >= p->r[i].lo && v <= p->r[i].hi)
+			return true;
+	return false;
+}
+
+/* Every address of the cluster's pods with the peers that match it and
+ * the numbers of the named ports it declares. */
+static int addresses(struct cc *c, struct cdir *d)
+{
+	int err;
+	size_t nblocks = 0;
+	/* sized for every pod address at once: no growing on the way */
+	while (d->atcap < 2 * (c->cl->npods + 16))
+		if ((err = at_grow(d)) < 0)
+			return err;
+	for (size_t i = 0; i < d->npeers; i++) {
+		struct peer *p = d->peers[i];
+		if (p->block) {
+			nblocks++;
+			continue;
+		}
+		const struct np_pod *const *pods;
+		size_t n = engine_peer_pods(c->e, p->pol, p->np, &pods);
+		if (n && !pods)
+			return -ENOMEM;
+		for (size_t k = 0; k < n; k++)
+			for (size_t j = 0; j < pods[k]->nips; j++) {
+				struct addr *a = addr_get(d, &pods[k]->ips[j]);
+				if (!a || addr_peer(d, a, (uint32_t)i) < 0)
+					return -ENOMEM;
+				a->by_pod = true;
+			}
+	}
+	for (size_t i = 0; i < d->npnames; i++) {
+		const struct cc_named_use *u;
+		size_t n;
+		if ((err = cc_named_uses(c, d->pnames[i].name, d->pnames[i].proto, &u, &n)) < 0)
+			return err;
+		for (size_t k = 0; k < n; k++)
+			for (size_t j = 0; j < u[k].pod->nips; j++) {
+				struct addr *a = addr_get(d, &u[k].pod->ips[j]);
+				struct res r = {(uint32_t)i, u[k].port};
+				if (!a || addr_res(d, a, r) < 0)
+					return -ENOMEM;
+				a->by_pod = true;
+			}
+	}
+	if (!nblocks)
+		return 0;
+	/* blocks match pods by address too: every pod address is tested */
+	uint32_t *blocks = malloc(nblocks * sizeof(*blocks));
+	size_t nb = 0;
+	if (!blocks)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->npeers; i++)
+		if (d->peers[i]->block)
+			blocks[nb++] = (uint32_t)i;
+	err = 0;
+	for (size_t k = 0; k < c->cl->npods && !err; k++) {
+		const struct np_pod *pod = c->cl->pods[k];
+		for (size_t j = 0; j < pod->nips && !err; j++) {
+			struct addr *a = NULL;
+			for (size_t b = 0; b < nb && !err; b++) {
+				if (!range_has(d->peers[blocks[b]], &pod->ips[j]))
+					continue;
+				if ((!a && !(a = addr_get(d, &pod->ips[j]))) || addr_peer(d, a, blocks[b]) < 0)
+					err = -ENOMEM;
+			}
+		}
+	}
+	free(blocks);
+	return err;
+}
+
+/* ---- classes ------------------------------------------------------------------------- */
+
+static int u32_qcmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int res_qcmp(const void *a, const void *b)
+{
+	const struct res *x = a, *y = b;
+	if (x->pname != y->pname)
+		return x->pname < y->pname ? -1 : 1;
+	return (x->port > y->port) - (x->port < y->port);
+}
+
+
+/* The class of hash h (a sum of smix'd membership hashes), made on first
+ * sight. Its name comes from the hash, so it does not depend on the order
+ * anything was met in. pv (sorted peer indexes) may be given; else the
+ * memberships are filled in later from the pairs (cls_fill). */
+static struct cls *class_get(struct cdir *d, uint64_t h, const uint32_t *pv, size_t npv)
+{
+	struct cls *cl = umap_get(&d->cls_by_hash, h);
+	if (cl)
+		return cl;
+	if (!(cl = calloc(1, sizeof(*cl))))
+		return NULL;
+	cl->h = h;
+	snprintf(cl->name, sizeof(cl->name), "%s/c%016llx", dname(d), (unsigned long long)h);
+	if ((npv && !(cl->pv = malloc(npv * sizeof(*pv)))) || PUSH(d->cls, d->ncls, d->clscap, cl) < 0) {
+		cls_free(cl);
+		return NULL;
+	}
+	if (npv)
+		memcpy(cl->pv, pv, npv * sizeof(*pv));
+	cl->npv = npv;
+	cl->filled = npv > 0;
+	if (umap_put(&d->cls_by_hash, h, cl) < 0)
+		return NULL;   /* owned by d->cls */
+	return cl;
+}
+
+static uint64_t pv_hash(const struct cdir *d, const uint32_t *pv, size_t npv)
+{
+	uint64_t h = 0;
+	for (size_t i = 0; i < npv; i++)
+		h += smix(d->peers[pv[i]]->h);
+	return h;
+}
+
+struct event {
+	u128 at;
+	uint32_t peer;
+	int delta;
 };
 
-/* "ns/name ingress[0] from[1] ports[0,2]": the policy's id gives way to
- * its hash when the whole would be longer than nft allows. */
-static char *allow_comment(const struct rule_ctx *x, const struct pgroup *g)
+static int event_qcmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* A piece [lo, hi] covered by the peers whose count is not zero. */
+static int segment_add(struct cdir *d, int family, u128 lo, u128 hi, const int *count,
+		       size_t nact)
+{
+	uint32_t *pv = malloc((nact + 1) * sizeof(*pv));
+	size_t w = 0;
+	if (!pv)
+		return -ENOMEM;
+	for (size_t k = 0; k < d->npeers; k++)
+		if (count[k])
+			pv[w++] = (uint32_t)k;
+	struct seg s = {{lo, hi}, family, class_get(d, pv_hash(d, pv, w), pv, w)};
+	free(pv);
+	if (!s.cls || PUSH(d->segs, d->nsegs, d->segcap, s) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The address space outside the pods, cut where blocks start and end:
+ * each piece gets the class of the blocks covering it. */
+static int segments(struct cdir *d, int family)
+{
+	u128 top = family == AF_INET ? ((u128)1 << 32) - 1 : ~(u128)0;
+	struct event *ev = NULL;
+	size_t nev = 0, evcap = 0, nact = 0;
+	int *count = calloc(d->npeers + 1, sizeof(*count)), err = -ENOMEM;
+	if (!count)
+		goto cleanup;
+	for (size_t i = 0; i < d->npeers; i++) {
+		struct peer *p = d->peers[i];
+		if (!p->block || (p->np && p->family != family))
+			continue;
+		struct nft_range all = {0, top};
+		const struct nft_range *r = p->np ? p->r : &all;
+		size_t nr = p->np ? p->nr : 1;
+		for (size_t k = 0; k < nr; k++) {
+			struct event a = {r[k].lo, (uint32_t)i, 1}, b = {r[k].hi + 1, (uint32_t)i, -1};
+			if (PUSH(ev, nev, evcap, a) < 0 ||
+			    (r[k].hi < top && PUSH(ev, nev, evcap, b) < 0))
+				goto cleanup;
+		}
+	}
+	if (nev)
+		qsort(ev, nev, sizeof(*ev), event_qcmp);
+	u128 prev = 0;
+	for (size_t i = 0; i < nev;) {
+		u128 at = ev[i].at;
+		if (nact && at > prev && (err = segment_add(d, family, prev, at - 1, count, nact)) < 0)
+			goto cleanup;
+		for (; i < nev && ev[i].at == at; i++) {
+			int before = count[ev[i].peer];
+			count[ev[i].peer] += ev[i].delta;
+			nact += (before == 0 && count[ev[i].peer]) ? 1 : 0;
+			nact -= (before && count[ev[i].peer] == 0) ? 1 : 0;
+		}
+		prev = at;
+	}
+	if (nact && (err = segment_add(d, family, prev, top, count, nact)) < 0)
+		goto cleanup;
+	err = 0;
+cleanup:
+	free(ev);
+	free(count);
+	return err;
+}
+
+static int classes(struct cdir *d)
+{
+	int err;
+	/* named-port numbers: the same one twice (two pods of one address) once */
+	if (d->nrpairs > 1)
+		qsort(d->rpairs, d->nrpairs, sizeof(*d->rpairs), rpair_qcmp);
+	size_t w = 0;
+	for (size_t i = 0; i < d->nrpairs; i++) {
+		if (w && rpair_qcmp(&d->rpairs[w - 1], &d->rpairs[i]) == 0)
+			continue;
+		d->rpairs[w++] = d->rpairs[i];
+		struct addr *a = &d->at[d->rpairs[i].slot];
+		a->h += res_hash(d, &d->rpairs[i].r);
+		a->n++;
+	}
+	d->nrpairs = w;
+	for (size_t i = 0; i < d->atcap; i++) {
+		struct addr *a = &d->at[i];
+		if (!a->used || !a->n)
+			continue;
+		if (!(a->cls = class_get(d, a->h, NULL, 0)))
+			return -ENOMEM;
+		if (!a->cls->filled && !a->cls->rep)
+			a->cls->rep = (uint32_t)i + 1;
+	}
+	/* the memberships of new classes, from one address of each */
+	for (size_t i = 0; i < d->npairs; i++) {
+		struct cls *cl = d->at[d->pairs[i].slot].cls;
+		if (cl && !cl->filled && cl->rep == d->pairs[i].slot + 1 &&
+		    PUSH(cl->pv, cl->npv, cl->pvcap, d->pairs[i].peer) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->nrpairs; i++) {
+		struct cls *cl = d->at[d->rpairs[i].slot].cls;
+		if (cl && !cl->filled && cl->rep == d->rpairs[i].slot + 1 &&
+		    PUSH(cl->rv, cl->nrv, cl->rvcap, d->rpairs[i].r) < 0)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->ncls; i++) {
+		struct cls *cl = d->cls[i];
+		if (cl->npv > 1)
+			qsort(cl->pv, cl->npv, sizeof(*cl->pv), u32_qcmp);
+		if (cl->nrv > 1)
+			qsort(cl->rv, cl->nrv, sizeof(*cl->rv), res_qcmp);
+		cl->filled = true;
+	}
+	if ((err = segments(d, AF_INET)) < 0 || (err = segments(d, AF_INET6)) < 0)
+		return err;
+	for (size_t i = 0; i < d->ncls; i++) {
+		struct cls *cl = d->cls[i];
+		for (size_t k = 0; k < cl->npv; k++) {
+			struct peer *p = d->peers[cl->pv[k]];
+			if (PUSH(p->cls, p->ncls, p->clscap, cl) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- allow chains ---------------------------------------------------------------------- */
+
+/* "ns/name ingress[0] from[1] ports[0]": the policy's id gives way to its
+ * hash when the whole would be longer than nft allows. */
+static char *allow_comment(const struct np_policy *pol, bool egress, int rule, int peer,
+			   int port)
 {
 	struct sb b = {0};
-	char *id = policy_id(x->pol), *s;
+	char *id = policy_id(pol);
 	if (!id)
 		return NULL;
 	for (int pass = 0; pass < 2; pass++) {
@@ -259,211 +889,755 @@ static char *allow_comment(const struct rule_ctx *x, const struct pgroup *g)
 			sb_add(&b, id);
 		else
 			sb_addf(&b, "#%016llx", (unsigned long long)nft_hash(id));
-		sb_addf(&b, " %s[%d]", x->egress ? "egress" : "ingress", x->rule);
-		if (x->peer >= 0)
-			sb_addf(&b, " %s[%d]", x->egress ? "to" : "from", x->peer);
-		for (size_t i = 0; g && i < g->nidx; i++)
-			sb_addf(&b, "%s%d", i ? "," : " ports[", g->idx[i]);
-		sb_add(&b, g ? "]" : "");
+		sb_addf(&b, " %s[%d]", egress ? "egress" : "ingress", rule);
+		if (peer >= 0)
+			sb_addf(&b, " %s[%d]", egress ? "to" : "from", peer);
+		if (port >= 0)
+			sb_addf(&b, " ports[%d]", port);
 		if (b.oom || b.len <= NFT_COMMENT_MAX || pass == 1)
 			break;
 		sb_clear(&b);
 	}
 	free(id);
-	s = sb_take(&b);
-	return s;
+	return sb_take(&b);
 }
 
-static int emit_allow(const struct rule_ctx *x, const char *addr, const char *port,
-		      const struct pgroup *g, int family)
+/* The chain of one allow, made on first use: its name (owned by the
+ * chain) and the name's hash. */
+static int allow_chain(struct cc *c, const struct cdir *d, const struct np_policy *pol, int rule,
+		       int peer, int port, const char **name, uint64_t *h)
 {
-	struct sb b = {0};
-	char *comment = allow_comment(x, g), *cm = comment ? nft_comment(comment) : NULL;
+	char *cname = nft_rule_chain_name(pol->meta.namespace, pol->meta.name, d->egress, rule,
+					  peer, port);
+	char *comment = NULL, *cm = NULL, *text = NULL;
+	struct nft_chain *ch;
 	struct nft_rule *r;
 	int err = -ENOMEM;
-	if (!cm)
+	if (!cname)
+		return -ENOMEM;
+	if ((ch = smap_get(&c->chains, cname)) ||
+	    (c->memo && (ch = incr_chain_reuse(c, cname, "", 0)))) {
+		*name = ch->name;
+		*h = nft_hash(ch->name);
+		free(cname);
+		return 0;
+	}
+	if (!(comment = allow_comment(pol, d->egress, rule, peer, port)) ||
+	    !(cm = nft_comment(comment)) ||
+	    asprintf(&text, "counter %s comment \"%s\"",
+		     d->egress ? "goto " INGRESS_STAGE : "accept", cm) < 0) {
+		text = NULL;
 		goto cleanup;
-	if (addr)
-		sb_addf(&b, "%s ", addr);
-	if (port)
-		sb_addf(&b, "%s ", port);
-	sb_addf(&b, "counter %s comment \"%s\"", x->egress ? "goto " INGRESS_STAGE : "accept", cm);
-	char *text = sb_take(&b), *canon = text ? nft_rule_normalise(text, NULL, NULL) : NULL;
-	free(text);
-	if (!(r = nft_chain_add(x->chain, canon)))
+	}
+	if (!(ch = nft_chain_new(cname, NULL, NULL)))
 		goto cleanup;
+	if ((err = nft_prog_add_chain(c->p, ch)) < 0)
+		goto cleanup;
+	err = -ENOMEM;
+	if (smap_put(&c->chains, ch->name, ch) < 0)
+		goto cleanup;
+	if (!(r = nft_chain_add(ch, text))) {
+		text = NULL;
+		goto cleanup;
+	}
+	text = NULL;
 	r->role = NFT_ROLE_ALLOW;
-	r->egress = x->egress;
-	r->rule = x->rule;
-	r->peer = x->peer;
-	r->family = family;
+	r->egress = d->egress;
+	r->rule = rule;
+	r->peer = peer;
 	if (!(r->policies = calloc(1, sizeof(*r->policies))) ||
-	    !(r->policies[0] = policy_id(x->pol)))
+	    !(r->policies[0] = policy_id(pol)))
 		goto cleanup;
 	r->npolicies = 1;
-	if (g && g->nidx) {
-		if (!(r->ports = malloc(g->nidx * sizeof(*r->ports))))
+	if (port >= 0) {
+		if (!(r->ports = malloc(sizeof(*r->ports))))
 			goto cleanup;
-		memcpy(r->ports, g->idx, g->nidx * sizeof(*r->ports));
-		r->nports = g->nidx;
+		r->ports[0] = port;
+		r->nports = 1;
 	}
+	if (c->memo && (err = incr_chain_keep(c, ch->name, "", 0, ch)) < 0)
+		goto cleanup;
+	*name = ch->name;
+	*h = nft_hash(ch->name);
 	err = 0;
 cleanup:
-	sb_clear(&b);
+	free(cname);
 	free(comment);
 	free(cm);
+	free(text);
 	return err;
 }
 
-/* One address match (family 0: any address) times the port groups. */
-static int emit_addr(const struct rule_ctx *x, const char *addr, int family,
-		     const struct pgroup *g, size_t ng)
+/* The allow chain of (rule, peer, port) of pol, through the policy's cache. */
+static int target_of(struct cc *c, struct cdir *d, const struct np_policy *pol, int rule,
+		     int peer, int port, struct target *t)
+{
+	struct polinfo *pi;
+	int err = polinfo_get(d, pol, &pi);
+	if (err < 0)
+		return err;
+	const struct np_rule *r = &(d->egress ? pol->egress : pol->ingress)[rule];
+	struct target *slot = &pi->tg[rule][(size_t)(peer + 1) * (r->nports + 1) + (size_t)(port + 1)];
+	if (!slot->name && (err = allow_chain(c, d, pol, rule, peer, port, &slot->name, &slot->h)) < 0)
+		return err;
+	*t = *slot;
+	return 0;
+}
+
+/* ---- what one endpoint allows of one class --------------------------------------------- */
+
+struct ival {
+	int lo, hi;
+	struct target t;
+};
+
+/* The protocol x port space of one endpoint and class, filled in the
+ * order the engine looks at rules: the first allow of a point keeps it.
+ * Points are kept where a lookup finds them first: single ports and
+ * ranges (interval . protocol . port), whole protocols (. protocol), any
+ * protocol (alone); what an earlier, wider allow covers is left out. */
+struct space {
+	struct target any;
+	struct target proto[NP_NPROTO];
+	struct ival *iv[NP_NPROTO];
+	size_t niv[NP_NPROTO], ivcap[NP_NPROTO];
+};
+
+static void space_reset(struct space *s)
+{
+	s->any.name = NULL;
+	for (int p = 0; p < NP_NPROTO; p++) {
+		s->proto[p].name = NULL;
+		s->niv[p] = 0;
+	}
+}
+
+static void space_free(struct space *s)
+{
+	for (int p = 0; p < NP_NPROTO; p++)
+		free(s->iv[p]);
+}
+
+/* Whether some of [lo, hi] of proto is not held yet. */
+static bool space_has_gap(const struct space *s, enum np_proto p, int lo, int hi)
+{
+	if (s->any.name || s->proto[p].name)
+		return false;
+	int cur = lo;
+	for (size_t i = 0; i < s->niv[p] && cur <= hi; i++) {
+		if (s->iv[p][i].hi < cur)
+			continue;
+		if (s->iv[p][i].lo > cur)
+			return true;
+		cur = s->iv[p][i].hi + 1;
+	}
+	return cur <= hi;
+}
+
+/* Adds [lo, hi] of proto where nothing holds it yet. */
+static int space_ports(struct space *s, enum np_proto p, int lo, int hi, struct target t)
+{
+	if (s->any.name || s->proto[p].name)
+		return 0;
+	int cur = lo;
+	size_t n = s->niv[p];
+	/* intervals are kept sorted and disjoint; fill the gaps of [lo, hi] */
+	for (size_t i = 0; i <= n && cur <= hi; i++) {
+		int next_lo = i < n ? s->iv[p][i].lo : 65536;
+		int next_hi = i < n ? s->iv[p][i].hi : 65536;
+		if (next_hi < cur)
+			continue;
+		if (cur < next_lo) {
+			int end = hi < next_lo - 1 ? hi : next_lo - 1;
+			struct ival v = {cur, end, t};
+			if (PUSH(s->iv[p], s->niv[p], s->ivcap[p], v) < 0)
+				return -ENOMEM;
+		}
+		cur = next_hi + 1;
+	}
+	/* sort the new ones in */
+	for (size_t i = n; i < s->niv[p]; i++)
+		for (size_t k = i; k > 0 && s->iv[p][k - 1].lo > s->iv[p][k].lo; k--) {
+			struct ival x = s->iv[p][k];
+			s->iv[p][k] = s->iv[p][k - 1];
+			s->iv[p][k - 1] = x;
+		}
+	return 0;
+}
+
+static int rec_push(struct recs *r, const char *ifname, uint64_t ifh, uint8_t kind, uint8_t proto,
+		    int lo, int hi, struct target t)
+{
+	struct rec x = {ifname, t.name, ifh, t.h, kind, proto, (uint16_t)lo, (uint16_t)hi};
+	return PUSH(r->v, r->n, r->cap, x);
+}
+
+static const uint8_t proto_num[NP_NPROTO] = {6, 17, 132};
+
+/* The space's points as records of maps[3]. Neighbouring intervals with
+ * one target are merged. */
+static int space_emit(const struct space *s, struct recs *maps, const char *ifname, uint64_t ifh)
 {
 	int err = 0;
-	if (ng == 0)
-		return emit_allow(x, addr, NULL, NULL, family);
-	for (size_t i = 0; i < ng && !err; i++) {
-		if (g[i].kind != PG_NAMED) {
-			err = emit_allow(x, addr, g[i].match, &g[i], family);
-			continue;
+	for (int p = 0; p < NP_NPROTO && !err; p++) {
+		for (size_t i = 0; i < s->niv[p] && !err; i++) {
+			size_t k = i;
+			while (k + 1 < s->niv[p] && s->iv[p][k + 1].lo == s->iv[p][k].hi + 1 &&
+			       s->iv[p][k + 1].t.name == s->iv[p][i].t.name)
+				k++;
+			err = rec_push(&maps[0], ifname, ifh, 0, proto_num[p], s->iv[p][i].lo,
+				       s->iv[p][k].hi, s->iv[p][i].t);
+			i = k;
 		}
-		/* a named port is looked up with the destination address, so
-		 * per family; the peer's family when it has one */
-		for (int f = AF_INET; f && !err; f = f == AF_INET ? AF_INET6 : 0) {
-			const char *set;
-			char match[160];
-			if (family && f != family)
-				continue;
-			if ((err = cc_port_set(x->c, g[i].name, g[i].proto, f, &set)) < 0 ||
-			    (err = incr_rec_port(x->c, g[i].name, g[i].proto, f)) < 0)
-				break;
-			snprintf(match, sizeof(match), "%s daddr . %s dport @%s",
-				 f == AF_INET ? "ip" : "ip6", nft_proto(g[i].proto), set);
-			err = emit_allow(x, addr, match, &g[i], f);
-		}
+		if (!err && s->proto[p].name)
+			err = rec_push(&maps[1], ifname, ifh, 1, proto_num[p], 0, 0, s->proto[p]);
 	}
+	if (!err && s->any.name)
+		err = rec_push(&maps[2], ifname, ifh, 2, 0, 0, 0, s->any);
 	return err;
 }
 
-static int emit_peer(struct rule_ctx *x, const struct np_peer *peer, const struct pgroup *g,
-		     size_t ng)
+/* One rule's ports into the space. cl: the destination's class (egress),
+ * for named ports; pod: the endpoint (ingress). */
+static int space_rule(struct cc *c, struct cdir *d, struct space *s,
+		      const struct np_policy *pol, int rule, int peer, const struct cls *cl,
+		      const struct np_pod *pod)
 {
-	const char *v4, *v6, *dir = x->egress ? "daddr" : "saddr";
-	char addr[160];
+	const struct np_rule *r = &(d->egress ? pol->egress : pol->ingress)[rule];
+	struct target t;
 	int err;
-	if (!peer)
-		return emit_addr(x, NULL, 0, g, ng);
-	if ((err = cc_peer_sets(x->c, x->pol, peer, &v4, &v6)) < 0 ||
-	    (err = incr_rec_peer(x->c, x->pol, peer, x->egress, x->rule, x->peer)) < 0)
-		return err;
-	if (v4) {
-		snprintf(addr, sizeof(addr), "ip %s @%s", dir, v4);
-		if ((err = emit_addr(x, addr, AF_INET, g, ng)) < 0)
+	if (s->any.name)
+		return 0;
+	if (r->nports == 0) {
+		if ((err = target_of(c, d, pol, rule, peer, -1, &t)) < 0)
 			return err;
+		s->any = t;
+		return 0;
 	}
-	if (v6) {
-		snprintf(addr, sizeof(addr), "ip6 %s @%s", dir, v6);
-		if ((err = emit_addr(x, addr, AF_INET6, g, ng)) < 0)
-			return err;
+	for (size_t q = 0; q < r->nports; q++) {
+		const struct np_port_spec *sp = &r->ports[q];
+		enum np_proto p = sp->proto;
+		int lo = -1, hi = -1;
+		if (s->proto[p].name)
+			continue;
+		if (sp->kind == PORT_ANY) {
+			if ((err = target_of(c, d, pol, rule, peer, (int)q, &t)) < 0)
+				return err;
+			s->proto[p] = t;
+			continue;
+		}
+		if (sp->kind == PORT_NUMBER) {
+			lo = sp->port;
+			hi = sp->end_port > sp->port ? sp->end_port : sp->port;
+		}
+		bool multi = false;
+		if (sp->kind == PORT_NAMED && !d->egress) {
+			lo = hi = pod_resolve_named_port(pod, sp->name, p);
+		} else if (sp->kind == PORT_NAMED) {
+			/* every number the class's addresses give the name */
+			multi = true;
+		}
+		if (!multi) {
+			if (lo < 0 || !space_has_gap(s, p, lo, hi))
+				continue;
+			if ((err = target_of(c, d, pol, rule, peer, (int)q, &t)) < 0 ||
+			    (err = space_ports(s, p, lo, hi, t)) < 0)
+				return err;
+			continue;
+		}
+		bool made = false;
+		for (size_t k = 0; cl && k < cl->nrv; k++) {
+			const struct pname *pn = &d->pnames[cl->rv[k].pname];
+			if (pn->proto != p || strcmp(pn->name, sp->name) != 0 ||
+			    !space_has_gap(s, p, cl->rv[k].port, cl->rv[k].port))
+				continue;
+			if (!made && (err = target_of(c, d, pol, rule, peer, (int)q, &t)) < 0)
+				return err;
+			made = true;
+			if ((err = space_ports(s, p, cl->rv[k].port, cl->rv[k].port, t)) < 0)
+				return err;
+		}
 	}
 	return 0;
 }
 
-static int emit_rule(struct rule_ctx *x, const struct np_rule *r)
+/* ---- endpoints ----------------------------------------------------------------------- */
+
+/* (class, rule order, peer) of one endpoint: which classes its rules
+ * allow, first peer of each rule. */
+struct hit {
+	struct cls *cls;
+	uint32_t order;      /* policy * 65536 + rule */
+	int peer;
+	const struct np_policy *pol;
+	int rule;
+};
+
+static int hit_qcmp(const void *a, const void *b)
 {
-	struct pgroup *g = NULL;
-	size_t ng = 0;
-	int err = pgroups_build(r, &g, &ng);
-	if (err < 0)
-		return err;
-	if (r->npeers == 0) {
-		x->peer = -1;
-		err = emit_peer(x, NULL, g, ng);
+	const struct hit *x = a, *y = b;
+	if (x->cls != y->cls)
+		return x->cls->h < y->cls->h ? -1 : x->cls->h > y->cls->h ? 1
+					  : strcmp(x->cls->name, y->cls->name);
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->peer - y->peer;
+}
+
+struct wild {
+	uint32_t order;
+	const struct np_policy *pol;
+	int rule;
+};
+
+/* What one isolated endpoint allows in direction d: records in the maps of
+ * the classes it allows and in the any-address maps. */
+static int endpoint_allows(struct cc *c, struct cdir *d, const struct nft_endpoint *ep,
+			   const struct np_policy **iso, size_t niso)
+{
+	struct hit *hits = NULL;
+	struct wild *wild = NULL;
+	size_t nhits = 0, hitcap = 0, nwild = 0, wildcap = 0;
+	struct space s = {0};
+	uint64_t ifh = nft_hash(ep->ifname);
+	int err = 0;
+	for (size_t i = 0; i < niso && !err; i++) {
+		struct polinfo *pi;
+		if ((err = polinfo_get(d, iso[i], &pi)) < 0)
+			break;
+		const struct np_rule *rules = d->egress ? iso[i]->egress : iso[i]->ingress;
+		for (size_t r = 0; r < pi->nrules && !err; r++) {
+			uint32_t order = (uint32_t)(i << 16 | r);
+			if (rules[r].npeers == 0 && pi->any[r] < 0) {
+				struct wild w = {order, iso[i], (int)r};
+				err = PUSH(wild, nwild, wildcap, w);
+				continue;
+			}
+			size_t np = rules[r].npeers ? rules[r].npeers : 1;
+			for (size_t j = 0; j < np && !err; j++) {
+				int idx = rules[r].npeers ? pi->pidx[r][j] : pi->any[r];
+				if (idx < 0)
+					continue;
+				struct peer *p = d->peers[idx];
+				for (size_t k = 0; k < p->ncls && !err; k++) {
+					struct hit h = {p->cls[k], order,
+							rules[r].npeers ? (int)j : -1, iso[i], (int)r};
+					err = PUSH(hits, nhits, hitcap, h);
+				}
+			}
+		}
 	}
-	for (size_t j = 0; j < r->npeers && !err; j++) {
-		x->peer = (int)j;
-		err = emit_peer(x, &r->peers[j], g, ng);
+	if (err)
+		goto cleanup;
+	if (nhits)
+		qsort(hits, nhits, sizeof(*hits), hit_qcmp);
+	for (size_t i = 0; i < nhits && !err;) {
+		struct cls *cl = hits[i].cls;
+		size_t j = i, w = 0;
+		space_reset(&s);
+		while (j < nhits && hits[j].cls == cl)
+			j++;
+		/* the class's rules merged with the rules without peers, in order;
+		 * a rule's first peer only */
+		for (size_t k = i; (k < j || w < nwild) && !err;) {
+			if (k < j && k > i && hits[k].order == hits[k - 1].order) {
+				k++;
+				continue;
+			}
+			if (w < nwild && (k >= j || wild[w].order < hits[k].order)) {
+				err = space_rule(c, d, &s, wild[w].pol, wild[w].rule, -1, cl, ep->pod);
+				w++;
+				continue;
+			}
+			err = space_rule(c, d, &s, hits[k].pol, hits[k].rule, hits[k].peer, cl,
+					 ep->pod);
+			k++;
+		}
+		if (!err)
+			err = space_emit(&s, cl->recs, ep->ifname, ifh);
+		i = j;
 	}
-	pgroups_free(g, ng);
+	if (!err && nwild) {
+		space_reset(&s);
+		for (size_t w = 0; w < nwild && !err; w++)
+			err = space_rule(c, d, &s, wild[w].pol, wild[w].rule, -1, NULL, ep->pod);
+		if (!err)
+			err = space_emit(&s, d->any, ep->ifname, ifh);
+	}
+cleanup:
+	space_free(&s);
+	free(hits);
+	free(wild);
 	return err;
 }
 
-/* The chain of one policy and direction, built the first time it is
- * needed. *name points into the chain. */
-static int policy_chain(struct cc *c, const struct np_policy *pol, bool egress,
-			const char **name)
+/* ---- maps ----------------------------------------------------------------------------- */
+
+static const char *const map_suffix[3] = {"p", "t", "a"};
+
+static const char *map_type(int kind)
 {
-	/* asked once per endpoint that a policy isolates: the usual name is
-	 * put together on the stack */
-	const char *ns = ns_or_default(pol->meta.namespace);
-	size_t nl = strlen(ns), ml = strlen(pol->meta.name);
-	char buf[256], *cname = NULL, *id = NULL, *comment = NULL;
+	return kind == 0 ? "ifname . inet_proto . inet_service : verdict"
+	       : kind == 1 ? "ifname . inet_proto : verdict"
+			   : "ifname : verdict";
+}
+
+static void proto_text(char *buf, size_t len, uint8_t proto)
+{
+	snprintf(buf, len, "%s", proto == 6 ? "tcp" : proto == 17 ? "udp" : "sctp");
+}
+
+static char *rec_text(const struct rec *r)
+{
+	char p[8], *s;
+	int rc;
+	proto_text(p, sizeof(p), r->proto);
+	if (r->kind == 2)
+		rc = asprintf(&s, "\"%s\" : goto %s", r->ifname, r->target);
+	else if (r->kind == 1)
+		rc = asprintf(&s, "\"%s\" . %s : goto %s", r->ifname, p, r->target);
+	else if (r->hi > r->lo)
+		rc = asprintf(&s, "\"%s\" . %s . %u-%u : goto %s", r->ifname, p, r->lo, r->hi,
+			      r->target);
+	else
+		rc = asprintf(&s, "\"%s\" . %s . %u : goto %s", r->ifname, p, r->lo, r->target);
+	return rc < 0 ? NULL : s;
+}
+
+/* A map of records, shared with the last program when they are the same. */
+static int recs_map(struct cc *c, const char *name, int kind, const char *comment,
+		    const struct recs *r)
+{
+	struct sb *sig = &c->sig;
+	struct nft_set *s;
+	int err;
+	sig->len = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct {
+			uint64_t ifh, th;
+			uint16_t lo, hi;
+			uint8_t proto, kind;
+		} x;
+		memset(&x, 0, sizeof(x));
+		x.ifh = r->v[i].ifh;
+		x.th = r->v[i].th;
+		x.lo = r->v[i].lo;
+		x.hi = r->v[i].hi;
+		x.proto = r->v[i].proto;
+		x.kind = r->v[i].kind;
+		sb_addn(sig, (const char *)&x, sizeof(x));
+	}
+	if (sig->oom)
+		return -ENOMEM;
+	if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len))
+		return 0;
+	if (!(s = nft_set_new(name, true, map_type(kind), kind == 0 ? "interval" : NULL, comment)))
+		return -ENOMEM;
+	if ((err = nft_prog_add_set(c->p, s)) < 0)
+		return err;
+	for (size_t i = 0; i < r->n; i++)
+		if ((err = nft_set_add_elem(s, rec_text(&r->v[i]))) < 0)
+			return err;
+	nft_set_finish(s);
+	return c->memo ? incr_set_keep(c, name, sig->s ? sig->s : "", sig->len, s) : 0;
+}
+
+static int add_rule(struct nft_chain *ch, const char *text, enum nft_role role,
+		    struct nft_rule **out)
+{
+	char *t = strdup(text);
+	struct nft_rule *r = nft_chain_add(ch, t);
+	if (!r)
+		return -ENOMEM;
+	r->role = role;
+	if (out)
+		*out = r;
+	return 0;
+}
+
+/* "in/cHEX": the class's three lookups. */
+static char *class_comment(const struct cdir *d, const struct cls *cl)
+{
+	struct sb b = {0};
+	sb_add(&b, "addresses of");
+	for (size_t i = 0; i < cl->npv; i++) {
+		if (b.len > NFT_COMMENT_MAX)
+			break;
+		sb_addf(&b, "%s %s", i ? ";" : "", d->peers[cl->pv[i]]->comment);
+	}
+	for (size_t i = 0; i < cl->nrv; i++) {
+		if (b.len > NFT_COMMENT_MAX)
+			break;
+		sb_addf(&b, "%s %s/%s=%d", i || cl->npv ? ";" : "", d->pnames[cl->rv[i].pname].name,
+			proto_name(d->pnames[cl->rv[i].pname].proto), cl->rv[i].port);
+	}
+	return sb_take(&b);
+}
+
+static int class_objects(struct cc *c, struct cdir *d, struct cls *cl)
+{
+	const char *key = d->egress ? "iifname" : "oifname";
+	char mname[3][48], text[200], *comment;
 	struct nft_chain *ch;
-	int err = -ENOMEM;
-	if (nl + 1 + ml <= 200) {
-		memcpy(buf, egress ? "eg/" : "in/", 3);
-		memcpy(buf + 3, ns, nl);
-		buf[3 + nl] = '/';
-		memcpy(buf + 4 + nl, pol->meta.name, ml + 1);
-		cname = buf;
-	} else if (!(cname = policy_chain_name(pol, egress))) {
-		goto cleanup;
-	}
-	ch = smap_get(&c->chains, cname);
-	if (!ch && c->memo && (err = incr_pchain_reuse(c, cname, pol)) != 0) {
-		if (err < 0)
-			goto cleanup;
-		ch = smap_get(&c->chains, cname);
-	}
-	if (ch) {
-		*name = ch->name;
-		err = 0;
-		goto cleanup;
+	int err = 0;
+	for (int k = 0; k < 3; k++)
+		snprintf(mname[k], sizeof(mname[k]), "%s-c%016llx-%s", dname(d),
+			 (unsigned long long)cl->h, map_suffix[k]);
+	if (!(comment = class_comment(d, cl)))
+		return -ENOMEM;
+	for (int k = 0; k < 3 && !err; k++)
+		err = recs_map(c, mname[k], k, NULL, &cl->recs[k]);
+	if (err || (c->memo && incr_chain_reuse(c, cl->name, comment, strlen(comment)))) {
+		free(comment);
+		return err;
 	}
 	err = -ENOMEM;
-	if (!(id = policy_id(pol)))
+	if (!(ch = nft_chain_new(cl->name, NULL, comment)))
 		goto cleanup;
-	if (asprintf(&comment, "policy %s %s", id, egress ? "egress" : "ingress") < 0) {
-		comment = NULL;
+	if ((err = nft_prog_add_chain(c->p, ch)) < 0)
 		goto cleanup;
-	}
-	if (!(ch = nft_chain_new(cname, NULL, comment)) || nft_prog_add_chain(c->p, ch) < 0 ||
-	    smap_put(&c->chains, ch->name, ch) < 0)
+	if ((err = smap_put(&c->chains, ch->name, ch)) < 0)
 		goto cleanup;
-	struct rule_ctx x = {.c = c, .chain = ch, .pol = pol, .egress = egress};
-	const struct np_rule *rules = egress ? pol->egress : pol->ingress;
-	size_t n = egress ? pol->negress : pol->ningress;
-	err = 0;
-	incr_rec_begin(c);
-	for (size_t i = 0; i < n && !err; i++) {
-		x.rule = (int)i;
-		err = emit_rule(&x, &rules[i]);
-	}
-	if (!err && c->memo)
-		err = incr_pchain_keep(c, cname, pol, ch);
-	*name = ch->name;
+	snprintf(text, sizeof(text), "%s . meta l4proto . th dport vmap @%s", key, mname[0]);
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		goto cleanup;
+	snprintf(text, sizeof(text), "%s . meta l4proto vmap @%s", key, mname[1]);
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		goto cleanup;
+	snprintf(text, sizeof(text), "%s vmap @%s", key, mname[2]);
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		goto cleanup;
+	err = c->memo ? incr_chain_keep(c, ch->name, comment, strlen(comment), ch) : 0;
 cleanup:
-	if (cname != buf)
-		free(cname);
-	free(id);
 	free(comment);
 	return err;
 }
 
-int cc_policy_chain(struct cc *c, const struct np_policy *pol, bool egress, const char **name)
+static bool cls_used(const struct cls *cl)
 {
-	return policy_chain(c, pol, egress, name);
+	return cl && (cl->recs[0].n || cl->recs[1].n || cl->recs[2].n);
+}
+
+struct pelem {
+	u128 v;
+	const struct cls *cls;
+};
+
+static int pelem_qcmp(const void *a, const void *b)
+{
+	const struct pelem *x = a, *y = b;
+	return x->v < y->v ? -1 : x->v > y->v;
+}
+
+/* in-pod4 / in-pod6: addresses of pods that a selector or a named port
+ * puts in a class of their own, exact. */
+static int pod_map(struct cc *c, struct cdir *d, int family)
+{
+	struct pelem *v = calloc(d->atn + 1, sizeof(*v));
+	size_t n = 0;
+	struct sb *sig = &c->sig;
+	char name[32];
+	int err = -ENOMEM;
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->atcap; i++) {
+		const struct addr *a = &d->at[i];
+		if (a->used && a->by_pod && a->ip.family == family && cls_used(a->cls))
+			v[n++] = (struct pelem){cc_ip_value(&a->ip), a->cls};
+	}
+	if (family == AF_INET && n > 64) {
+		/* addresses of 32 bits: two passes of 16 bits */
+		struct pelem *tmp = malloc(n * sizeof(*tmp)), *a = v, *b = tmp;
+		if (!tmp)
+			goto cleanup;
+		for (int shift = 0; shift < 32; shift += 16) {
+			size_t *count = calloc(65537, sizeof(*count));
+			if (!count) {
+				free(tmp);
+				goto cleanup;
+			}
+			for (size_t i = 0; i < n; i++)
+				count[((uint32_t)a[i].v >> shift & 0xffff) + 1]++;
+			for (size_t i = 1; i <= 65536; i++)
+				count[i] += count[i - 1];
+			for (size_t i = 0; i < n; i++)
+				b[count[(uint32_t)a[i].v >> shift & 0xffff]++] = a[i];
+			free(count);
+			struct pelem *t = a;
+			a = b;
+			b = t;
+		}
+		free(tmp);   /* two passes: the result is back in v */
+	} else if (n) {
+		qsort(v, n, sizeof(*v), pelem_qcmp);
+	}
+	sig->len = 0;
+	for (size_t i = 0; i < n; i++) {
+		sb_addn(sig, (const char *)&v[i].v, sizeof(v[i].v));
+		sb_addn(sig, (const char *)&v[i].cls->h, sizeof(v[i].cls->h));
+	}
+	snprintf(name, sizeof(name), "%s-pod%d", dname(d), family == AF_INET ? 4 : 6);
+	if (sig->oom)
+		goto cleanup;
+	if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len)) {
+		err = 0;
+		goto cleanup;
+	}
+	/* the last map's elements, where address and class are the same */
+	const void *lsig = NULL;
+	size_t llen = 0, at = 0;
+	const struct nft_set *last = family == AF_INET ? incr_set_last(c, name, &lsig, &llen) : NULL;
+	const size_t rec = sizeof(v[0].v) + sizeof(v[0].cls->h);
+	if (last && (!last->in_order || llen / rec != last->nelems))
+		last = NULL;
+	struct nft_set *s = nft_set_new(name, true,
+					family == AF_INET ? "ipv4_addr : verdict" : "ipv6_addr : verdict",
+					NULL, NULL);
+	if (!s || (err = nft_prog_add_set(c->p, s)) < 0)
+		goto cleanup;
+	err = -ENOMEM;
+	s->in_order = family == AF_INET;
+	for (size_t i = 0; i < n; i++) {
+		char buf[64], *e = NULL;
+		while (last && at < last->nelems) {
+			u128 lv;
+			uint64_t lh;
+			memcpy(&lv, (const char *)lsig + at * rec, sizeof(lv));
+			memcpy(&lh, (const char *)lsig + at * rec + sizeof(lv), sizeof(lh));
+			if (lv < v[i].v) {
+				at++;
+				continue;
+			}
+			if (lv == v[i].v && lh == v[i].cls->h && !(e = strdup(last->elems[at])))
+				goto cleanup;
+			break;
+		}
+		if (!e) {
+			if (family == AF_INET) {
+				cc_v4_text((uint32_t)v[i].v, buf);
+			} else {
+				char *t = cc_range_text((struct nft_range){v[i].v, v[i].v}, AF_INET6);
+				if (!t)
+					goto cleanup;
+				snprintf(buf, sizeof(buf), "%s", t);
+				free(t);
+			}
+			if (asprintf(&e, "%s : goto %s", buf, v[i].cls->name) < 0)
+				goto cleanup;
+		}
+		if ((err = nft_set_add_elem(s, e)) < 0)
+			goto cleanup;
+		err = -ENOMEM;
+	}
+	nft_set_finish(s);
+	err = c->memo ? incr_set_keep(c, name, sig->s ? sig->s : "", sig->len, s) : 0;
+cleanup:
+	free(v);
+	return err;
+}
+
+/* in-cidr4 / in-cidr6: the other addresses that blocks cover. */
+static int cidr_map(struct cc *c, struct cdir *d, int family)
+{
+	struct sb *sig = &c->sig;
+	char name[32];
+	int err;
+	struct nft_set *s;
+	snprintf(name, sizeof(name), "%s-cidr%d", dname(d), family == AF_INET ? 4 : 6);
+	sig->len = 0;
+	for (size_t i = 0; i < d->nsegs; i++) {
+		const struct seg *g = &d->segs[i];
+		if (g->family != family || !cls_used(g->cls))
+			continue;
+		sb_addn(sig, (const char *)&g->r, sizeof(g->r));
+		sb_addn(sig, (const char *)&g->cls->h, sizeof(g->cls->h));
+	}
+	if (sig->oom)
+		return -ENOMEM;
+	if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len))
+		return 0;
+	if (!(s = nft_set_new(name, true,
+			      family == AF_INET ? "ipv4_addr : verdict" : "ipv6_addr : verdict",
+			      "interval", NULL)))
+		return -ENOMEM;
+	if ((err = nft_prog_add_set(c->p, s)) < 0)
+		return err;
+	for (size_t i = 0; i < d->nsegs; i++) {
+		const struct seg *g = &d->segs[i];
+		if (g->family != family || !cls_used(g->cls))
+			continue;
+		/* neighbours of one class merge (nft would list them merged) */
+		struct nft_range r = g->r;
+		while (i + 1 < d->nsegs && d->segs[i + 1].family == family &&
+		       d->segs[i + 1].cls == g->cls && d->segs[i + 1].r.lo == r.hi + 1)
+			r.hi = d->segs[++i].r.hi;
+		char *t = cc_range_text(r, family), *e;
+		if (!t)
+			return -ENOMEM;
+		int rc = asprintf(&e, "%s : goto %s", t, g->cls->name);
+		free(t);
+		if (rc < 0 || (err = nft_set_add_elem(s, e)) < 0)
+			return -ENOMEM;
+	}
+	nft_set_finish(s);
+	return c->memo ? incr_set_keep(c, name, sig->s ? sig->s : "", sig->len, s) : 0;
+}
+
+/* in/any: the allows of rules without peers, shared by every endpoint
+ * chain (one chain for the kernel to check, not one per endpoint). */
+static int any_chain(struct cc *c, const struct cdir *d)
+{
+	const char *key = d->egress ? "iifname" : "oifname";
+	char name[32], text[160];
+	struct nft_chain *ch;
+	int err;
+	snprintf(name, sizeof(name), "%s/any", dname(d));
+	if (c->memo && incr_chain_reuse(c, name, key, strlen(key)))
+		return 0;
+	if (!(ch = nft_chain_new(name, NULL, "the allows of rules without peers")))
+		return -ENOMEM;
+	if ((err = nft_prog_add_chain(c->p, ch)) < 0 || (err = smap_put(&c->chains, ch->name, ch)) < 0)
+		return err;
+	snprintf(text, sizeof(text), "%s . meta l4proto . th dport vmap @%s-any-p", key, dname(d));
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		return err;
+	snprintf(text, sizeof(text), "%s . meta l4proto vmap @%s-any-t", key, dname(d));
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		return err;
+	snprintf(text, sizeof(text), "%s vmap @%s-any-a", key, dname(d));
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		return err;
+	return c->memo ? incr_chain_keep(c, ch->name, key, strlen(key), ch) : 0;
+}
+
+/* in/classify: the peer's class. */
+static int classify_chain(struct cc *c, const struct cdir *d)
+{
+	const char *dir = d->egress ? "daddr" : "saddr";
+	char name[32], text[160];
+	struct nft_chain *ch;
+	int err;
+	snprintf(name, sizeof(name), "%s/classify", dname(d));
+	if (c->memo && incr_chain_reuse(c, name, dir, strlen(dir)))
+		return 0;
+	if (!(ch = nft_chain_new(name, NULL, d->egress ? "the destination's class"
+						       : "the source's class")))
+		return -ENOMEM;
+	if ((err = nft_prog_add_chain(c->p, ch)) < 0 || (err = smap_put(&c->chains, ch->name, ch)) < 0)
+		return err;
+	for (int f = 0; f < 2; f++) {
+		const char *fam = f ? "ip6" : "ip";
+		snprintf(text, sizeof(text), "%s %s vmap @%s-pod%d", fam, dir, dname(d), f ? 6 : 4);
+		if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+			return err;
+		snprintf(text, sizeof(text), "%s %s vmap @%s-cidr%d", fam, dir, dname(d), f ? 6 : 4);
+		if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+			return err;
+	}
+	return c->memo ? incr_chain_keep(c, ch->name, dir, strlen(dir), ch) : 0;
 }
 
 /* ---- endpoint chains --------------------------------------------------------------- */
-
-static char *pod_id(const struct np_pod *pod)
-{
-	char *s;
-	if (asprintf(&s, "%s/%s", ns_or_default(pod->meta.namespace), pod->meta.name) < 0)
-		return NULL;
-	return s;
-}
 
 /* "ns/pod ingress isolated by a, b": as many names as fit, then "+N". */
 static char *isolated_comment(const char *pod, bool egress, const struct np_policy **iso,
@@ -482,19 +1656,6 @@ static char *isolated_comment(const char *pod, bool egress, const struct np_poli
 	return sb_take(&b);
 }
 
-static int add_rule(struct nft_chain *ch, const char *text, enum nft_role role,
-		    struct nft_rule **out)
-{
-	char *t = strdup(text);
-	struct nft_rule *r = nft_chain_add(ch, t);
-	if (!r)
-		return -ENOMEM;
-	r->role = role;
-	if (out)
-		*out = r;
-	return 0;
-}
-
 static int attach_policies(struct nft_rule *r, const struct np_policy **pols, size_t n)
 {
 	if (!(r->policies = calloc(n + 1, sizeof(*r->policies))))
@@ -507,97 +1668,62 @@ static int attach_policies(struct nft_rule *r, const struct np_policy **pols, si
 	return 0;
 }
 
-static int add_jump(struct cc *c, struct nft_chain *ch, const char *pid,
-		    const struct np_policy *pol, bool egress)
-{
-	char *id = policy_id(pol), *cm = id ? nft_comment(id) : NULL, *text = NULL;
-	const char *target;
-	struct nft_rule *r = NULL;
-	int err = cm ? policy_chain(c, pol, egress, &target) : -ENOMEM;
-	if (!err && asprintf(&text, "counter jump %s comment \"%s\"", target, cm) < 0) {
-		text = NULL;
-		err = -ENOMEM;
-	}
-	if (!err && (err = add_rule(ch, text, NFT_ROLE_JUMP, &r)) == 0 &&
-	    (err = attach_policies(r, &pol, 1)) == 0 && !(r->pod = strdup(pid)))
-		err = -ENOMEM;
-	if (!err)
-		r->egress = egress;
-	free(id);
-	free(cm);
-	free(text);
-	return err;
-}
-
-static int add_isolated_drop(struct nft_chain *ch, const char *pid, bool egress,
-			     const struct np_policy **iso, size_t niso)
-{
-	char *why = isolated_comment(pid, egress, iso, niso), *cm = why ? nft_comment(why) : NULL;
-	char *text = NULL;
-	struct nft_rule *r = NULL;
-	int err = -ENOMEM;
-	if (cm && asprintf(&text, "counter drop comment \"%s\"", cm) < 0)
-		text = NULL;
-	if (text && (err = add_rule(ch, text, NFT_ROLE_ISOLATED, &r)) == 0 &&
-	    (err = attach_policies(r, iso, niso)) == 0 && !(r->pod = strdup(pid)))
-		err = -ENOMEM;
-	if (!err)
-		r->egress = egress;
-	free(why);
-	free(cm);
-	free(text);
-	return err;
-}
-
-/* in-IF / eg-IF: a jump to each isolating policy's chain (any of them may
- * allow), then the drop that says which policies isolate the pod. */
-static int endpoint_chain(struct cc *c, const struct nft_endpoint *ep, bool egress,
+/* in-IF / eg-IF: the peer's class decides (a class allows go straight to
+ * their allow chains), then the allows of rules without peers, then the
+ * drop that says which policies isolate the pod. */
+static int endpoint_chain(struct cc *c, const struct cdir *d, const struct nft_endpoint *ep,
 			  const struct np_policy **iso, size_t niso)
 {
-	char name[32], *pid = NULL, *comment = NULL;
+	char name[32], text[200], *pid = NULL, *comment = NULL, *why = NULL, *cm = NULL;
 	struct nft_chain *ch;
+	struct nft_rule *r;
 	struct sb *sig = &c->sig;
 	int err = -ENOMEM;
-	snprintf(name, sizeof(name), "%s-%s", egress ? "eg" : "in", ep->ifname);
-	if (c->memo) {
-		/* everything the chain is made of, without formatting it */
-		sig->len = 0;
-		sb_add(sig, egress ? "eg " : "in ");
-		sb_add(sig, ns_or_default(ep->pod->meta.namespace));
-		sb_add(sig, "/");
-		sb_add(sig, ep->pod->meta.name);
-		for (size_t i = 0; i < niso; i++) {
-			sb_add(sig, "\n");
-			sb_add(sig, ns_or_default(iso[i]->meta.namespace));
-			sb_add(sig, "/");
-			sb_add(sig, iso[i]->meta.name);
-		}
-		if (sig->oom)
-			goto cleanup;
-		if ((ch = incr_epchain_reuse(c, name, sig->s))) {
-			const char *target;
-			err = 0;
-			for (size_t i = 0; i < niso && !err; i++)
-				err = policy_chain(c, iso[i], egress, &target);
-			goto cleanup;
-		}
+	snprintf(name, sizeof(name), "%s-%s", dname(d), ep->ifname);
+	sig->len = 0;
+	sb_add(sig, ns_or_default(ep->pod->meta.namespace));
+	sb_add(sig, "/");
+	sb_add(sig, ep->pod->meta.name);
+	for (size_t i = 0; i < niso; i++) {
+		sb_add(sig, "\n");
+		sb_add(sig, iso[i]->meta.name);
 	}
+	if (sig->oom)
+		return -ENOMEM;
+	if (c->memo && incr_chain_reuse(c, name, sig->s, sig->len))
+		return 0;
 	if (!(pid = pod_id(ep->pod)) ||
-	    asprintf(&comment, "pod %s %s", pid, egress ? "egress" : "ingress") < 0) {
+	    asprintf(&comment, "pod %s %s", pid, d->egress ? "egress" : "ingress") < 0) {
 		comment = NULL;
 		goto cleanup;
 	}
 	if (!(ch = nft_chain_new(name, NULL, comment)) || (err = nft_prog_add_chain(c->p, ch)) < 0)
 		goto cleanup;
-	for (size_t i = 0; i < niso && !err; i++)
-		err = add_jump(c, ch, pid, iso[i], egress);
-	if (!err)
-		err = add_isolated_drop(ch, pid, egress, iso, niso);
-	if (!err && c->memo)
-		err = incr_epchain_keep(c, name, sig->s, ch);
+	if ((err = smap_put(&c->chains, ch->name, ch)) < 0)
+		goto cleanup;
+	snprintf(text, sizeof(text), "jump %s/classify", dname(d));
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		goto cleanup;
+	snprintf(text, sizeof(text), "jump %s/any", dname(d));
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		goto cleanup;
+	err = -ENOMEM;
+	if (!(why = isolated_comment(pid, d->egress, iso, niso)) || !(cm = nft_comment(why)) ||
+	    snprintf(text, sizeof(text), "counter drop comment \"%s\"", cm) < 0)
+		goto cleanup;
+	if ((err = add_rule(ch, text, NFT_ROLE_ISOLATED, &r)) < 0 ||
+	    (err = attach_policies(r, iso, niso)) < 0)
+		goto cleanup;
+	err = -ENOMEM;
+	if (!(r->pod = strdup(pid)))
+		goto cleanup;
+	r->egress = d->egress;
+	err = c->memo ? incr_chain_keep(c, name, sig->s, sig->len, ch) : 0;
 cleanup:
 	free(pid);
 	free(comment);
+	free(why);
+	free(cm);
 	return err;
 }
 
@@ -609,80 +1735,94 @@ static int map_elem(struct nft_set *m, const char *ifname, const char *verdict)
 	return nft_set_add_elem(m, e);
 }
 
-/* Both directions of one endpoint: the chains of the directions in which
- * a policy isolates the pod; *isolated gets bit 0 for ingress, 1 for egress. */
-static int endpoint(struct cc *c, const struct nft_endpoint *ep, unsigned *isolated)
-{
-	const struct np_policy *const *sel;
-	size_t n = engine_policies_selecting(c->e, ep->pod, &sel);
-	const struct np_policy **iso = calloc(n + 1, sizeof(*iso));
-	int err = -ENOMEM;
-	*isolated = 0;
-	if (!sel || !iso)
-		goto cleanup;
-	for (int dir = 0; dir < 2; dir++) {
-		bool egress = dir == 1;
-		size_t niso = 0;
-		for (size_t i = 0; i < n; i++)
-			if (egress ? sel[i]->egress_type : sel[i]->ingress_type)
-				iso[niso++] = sel[i];
-		if (niso) {
-			*isolated |= 1u << dir;
-			if ((err = endpoint_chain(c, ep, egress, iso, niso)) < 0)
-				goto cleanup;
-		}
-	}
-	err = 0;
-cleanup:
-	free(iso);
-	return err;
-}
-
-/* The two verdict maps: an endpoint's entries say where its traffic goes
+/* The two dispatch maps: an endpoint's entries say where its traffic goes
  * (its chain when isolated). */
 static int verdict_maps(struct cc *c, const struct nft_endpoint *eps, const unsigned *isolated,
 			size_t n)
 {
-	struct nft_set *eg = NULL, *in = NULL;
 	struct sb *sig = &c->sig;
 	char verdict[48];
 	int err;
-	if (c->memo) {
+	for (int dir = 0; dir < 2; dir++) {
+		bool egress = dir == 1;
+		const char *name = egress ? "ep-egress" : "ep-ingress";
 		sig->len = 0;
 		for (size_t i = 0; i < n; i++) {
 			sb_add(sig, eps[i].ifname);
-			sb_add(sig, isolated[i] & 1 ? " i" : " -");
-			sb_add(sig, isolated[i] & 2 ? "e\n" : "-\n");
+			sb_add(sig, isolated[i] & (1u << dir) ? " i\n" : " -\n");
 		}
 		if (sig->oom)
 			return -ENOMEM;
-		if ((err = incr_maps_reuse(c, sig->s ? sig->s : "")) != 0)
-			return err < 0 ? err : 0;
-	}
-	eg = nft_set_new("ep-egress", true, "ifname : verdict", NULL, NULL);
-	in = nft_set_new("ep-ingress", true, "ifname : verdict", NULL, NULL);
-	if ((err = nft_prog_add_set(c->p, eg)) < 0) {
-		nft_set_free(in);
-		return err;
-	}
-	if ((err = nft_prog_add_set(c->p, in)) < 0)
-		return err;
-	for (size_t i = 0; i < n; i++) {
-		for (int dir = 0; dir < 2; dir++) {
-			bool egress = dir == 1;
+		if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len))
+			continue;
+		struct nft_set *m = nft_set_new(name, true, "ifname : verdict", NULL, NULL);
+		if (!m)
+			return -ENOMEM;
+		if ((err = nft_prog_add_set(c->p, m)) < 0)
+			return err;
+		for (size_t i = 0; i < n; i++) {
 			if (isolated[i] & (1u << dir))
 				snprintf(verdict, sizeof(verdict), "goto %s-%s", egress ? "eg" : "in",
 					 eps[i].ifname);
 			else
 				snprintf(verdict, sizeof(verdict), "%s",
 					 egress ? "goto " INGRESS_STAGE : "accept");
-			if ((err = map_elem(egress ? eg : in, eps[i].ifname, verdict)) < 0)
+			if ((err = map_elem(m, eps[i].ifname, verdict)) < 0)
 				return err;
 		}
+		nft_set_finish(m);
+		if (c->memo && (err = incr_set_keep(c, name, sig->s ? sig->s : "", sig->len, m)) < 0)
+			return err;
 	}
-	nft_set_finish(eg);
-	nft_set_finish(in);
-	return c->memo ? incr_maps_keep(c, sig->s ? sig->s : "", eg, in) : 0;
+	return 0;
+}
+
+/* ep-src4 / ep-src6: interface . address of every endpoint, for the
+ * anti-spoof check (one lookup, before conntrack). */
+static int source_sets(struct cc *c, const struct nft_endpoint *eps, size_t n)
+{
+	struct sb *sig = &c->sig;
+	int err;
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		const char *name = f ? "ep-src6" : "ep-src4";
+		sig->len = 0;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < eps[i].pod->nips; j++) {
+				const struct np_ip *ip = &eps[i].pod->ips[j];
+				if (ip->family != family)
+					continue;
+				sb_add(sig, eps[i].ifname);
+				sb_addn(sig, "", 1);
+				sb_addn(sig, (const char *)ip->addr, f ? 16 : 4);
+			}
+		if (sig->oom)
+			return -ENOMEM;
+		if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len))
+			continue;
+		struct nft_set *s = nft_set_new(name, false, f ? "ifname . ipv6_addr" : "ifname . ipv4_addr",
+						NULL, NULL);
+		if (!s)
+			return -ENOMEM;
+		if ((err = nft_prog_add_set(c->p, s)) < 0)
+			return err;
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < eps[i].pod->nips; j++) {
+				const struct np_ip *ip = &eps[i].pod->ips[j];
+				char buf[64], *e;
+				if (ip->family != family)
+					continue;
+				ip_to_string(ip, buf, sizeof(buf));
+				if (asprintf(&e, "\"%s\" . %s", eps[i].ifname, buf) < 0)
+					return -ENOMEM;
+				if ((err = nft_set_add_elem(s, e)) < 0)
+					return err;
+			}
+		nft_set_finish(s);
+		if (c->memo && (err = incr_set_keep(c, name, sig->s ? sig->s : "", sig->len, s)) < 0)
+			return err;
+	}
+	return 0;
 }
 
 /* ---- the fixed part ------------------------------------------------------------------ */
@@ -696,8 +1836,10 @@ static const struct fixed_rule {
 	const char *text;
 } fixed_rules[] = {
 	/* first: a spoofed packet could otherwise ride a tracked flow */
-	{"forward", WITH_SPOOF_CHECK, "iifname \"%1$s*\" fib saddr . iif oif missing counter drop "
-				      "comment \"source address not routed to this pod\""},
+	{"forward", WITH_SPOOF_CHECK, "iifname \"%1$s*\" iifname . ip saddr != @ep-src4 counter drop "
+				      "comment \"source address not the pod's own (or a pod without a program)\""},
+	{"forward", WITH_SPOOF_CHECK, "iifname \"%1$s*\" iifname . ip6 saddr != @ep-src6 counter drop "
+				      "comment \"source address not the pod's own (or a pod without a program)\""},
 	{"forward", ALWAYS, "ct state established,related counter accept comment \"established\""},
 	{"forward", ALWAYS, "ct state invalid counter drop comment \"invalid\""},
 	{"forward", ALWAYS, "counter iifname vmap @ep-egress comment \"from a pod: its egress\""},
@@ -763,28 +1905,102 @@ static int ep_qcmp(const void *a, const void *b)
 		      ((const struct nft_endpoint *)b)->ifname);
 }
 
-static void free_vals(struct smap *m)
+/* The isolating policies of every endpoint and direction. */
+struct episo {
+	const struct np_policy **iso[2];
+	size_t niso[2];
+};
+
+static int direction(struct cc *c, struct cdir *d, const struct nft_endpoint *eps,
+		     struct episo *ei, size_t n)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			free(m->vals[i]);
-	smap_clear(m);
+	int err = 0;
+	int dir = d->egress ? 1 : 0;
+	/* register every peer first: classes need them all */
+	for (size_t i = 0; i < n && !err; i++)
+		for (size_t k = 0; k < ei[i].niso[dir] && !err; k++) {
+			struct polinfo *pi;
+			err = polinfo_get(d, ei[i].iso[dir][k], &pi);
+		}
+	if (err || (err = addresses(c, d)) < 0)
+		return err;
+	if ((err = classes(d)) < 0)
+		return err;
+	for (size_t i = 0; i < n && !err; i++)
+		if (ei[i].niso[dir])
+			err = endpoint_allows(c, d, &eps[i], ei[i].iso[dir], ei[i].niso[dir]);
+	for (size_t i = 0; i < d->ncls && !err; i++)
+		if (cls_used(d->cls[i]))
+			err = class_objects(c, d, d->cls[i]);
+	for (int k = 0; k < 3 && !err; k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "%s-any-%s", dname(d), map_suffix[k]);
+		err = recs_map(c, name, k, NULL, &d->any[k]);
+	}
+	if (!err)
+		err = pod_map(c, d, AF_INET);
+	if (!err)
+		err = pod_map(c, d, AF_INET6);
+	if (!err)
+		err = cidr_map(c, d, AF_INET);
+	if (!err)
+		err = cidr_map(c, d, AF_INET6);
+	if (!err)
+		err = classify_chain(c, d);
+	if (!err)
+		err = any_chain(c, d);
+	for (size_t i = 0; i < n && !err; i++)
+		if (ei[i].niso[dir])
+			err = endpoint_chain(c, d, &eps[i], ei[i].iso[dir], ei[i].niso[dir]);
+	return err;
 }
 
 static int compile_all(struct cc *c, struct nft_endpoint *eps, size_t n)
 {
 	unsigned *isolated = calloc(n + 1, sizeof(*isolated));
-	int err = isolated ? base_chains(c) : -ENOMEM;
+	struct episo *ei = calloc(n + 1, sizeof(*ei));
+	int err = isolated && ei ? base_chains(c) : -ENOMEM;
 	if (err < 0)
 		goto cleanup;
 	qsort(eps, n, sizeof(*eps), ep_qcmp);
-	for (size_t i = 0; i < n; i++)
-		if ((err = endpoint(c, &eps[i], &isolated[i])) < 0)
+	for (size_t i = 0; i < n; i++) {
+		const struct np_policy *const *sel;
+		size_t ns = engine_policies_selecting(c->e, eps[i].pod, &sel);
+		err = -ENOMEM;
+		if (!sel)
 			goto cleanup;
+		for (int dir = 0; dir < 2; dir++) {
+			if (!(ei[i].iso[dir] = calloc(ns + 1, sizeof(*ei[i].iso[dir]))))
+				goto cleanup;
+			for (size_t k = 0; k < ns; k++)
+				if (dir ? sel[k]->egress_type : sel[k]->ingress_type)
+					ei[i].iso[dir][ei[i].niso[dir]++] = sel[k];
+			if (ei[i].niso[dir])
+				isolated[i] |= 1u << dir;
+		}
+	}
+	for (int dir = 0; dir < 2; dir++) {
+		if (!(c->dir[dir] = calloc(1, sizeof(*c->dir[dir])))) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		c->dir[dir]->egress = dir == 1;
+		c->dir[dir]->anyp = -1;
+		if ((err = direction(c, c->dir[dir], eps, ei, n)) < 0)
+			goto cleanup;
+	}
 	if ((err = verdict_maps(c, eps, isolated, n)) < 0)
 		goto cleanup;
+	if (c->ifprefix && c->anti_spoof && (err = source_sets(c, eps, n)) < 0)
+		goto cleanup;
 	nft_prog_finish(c->p);
+	err = 0;
 cleanup:
+	for (size_t i = 0; ei && i < n; i++) {
+		free(ei[i].iso[0]);
+		free(ei[i].iso[1]);
+	}
+	free(ei);
 	free(isolated);
 	return err;
 }
@@ -793,13 +2009,13 @@ void nft_cc_clear(struct cc *c)
 {
 	nft_prog_free(c->p);
 	c->p = NULL;
-	smap_clear(&c->sets);
 	smap_clear(&c->chains);
-	free_vals(&c->peer_names);
-	free_vals(&c->name_keys);
 	cc_named_ports_clear(c);
-	incr_rec_begin(c);
 	sb_clear(&c->sig);
+	for (int dir = 0; dir < 2; dir++) {
+		cdir_free(c->dir[dir]);
+		c->dir[dir] = NULL;
+	}
 }
 
 /* c has its engine, cluster, diags and memo set. */
@@ -840,37 +2056,32 @@ int nft_compile(struct engine *e, const struct np_cluster *cl,
 
 /* ---- attribution ------------------------------------------------------------------- */
 
-static bool has_port(const struct nft_rule *r, int port)
-{
-	if (port < 0)
-		return r->nports == 0;
-	for (size_t i = 0; i < r->nports; i++)
-		if (r->ports[i] == port)
-			return true;
-	return false;
-}
-
 size_t nft_prog_attribute(const struct nft_prog *p, const struct np_pod *pod, bool egress,
 			  const struct np_dir_verdict *v, const struct nft_rule **out,
 			  size_t max)
 {
 	size_t n = 0;
-	if (!v->applies || !v->isolated)
+	if (!v->applies || !v->isolated || max == 0)
 		return 0;
-	char *want = v->allowed ? policy_chain_name(v->policy, egress) : pod_id(pod);
+	if (v->allowed) {
+		char *name = nft_rule_chain_name(v->policy->meta.namespace, v->policy->meta.name,
+						 egress, v->rule, v->peer, v->port);
+		const struct nft_chain *ch = name ? nft_prog_chain(p, name) : NULL;
+		free(name);
+		for (size_t j = 0; ch && j < ch->nrules && n < max; j++)
+			if (ch->rules[j].role == NFT_ROLE_ALLOW)
+				out[n++] = &ch->rules[j];
+		return n;
+	}
+	char *want = pod_id(pod);
 	if (!want)
 		return 0;
 	for (size_t i = 0; i < p->nchains && n < max; i++) {
 		const struct nft_chain *ch = p->chains[i];
-		if (v->allowed && strcmp(ch->name, want) != 0)
-			continue;
 		for (size_t j = 0; j < ch->nrules && n < max; j++) {
 			const struct nft_rule *r = &ch->rules[j];
-			if (r->egress != egress)
-				continue;
-			if (v->allowed ? r->role == NFT_ROLE_ALLOW && r->rule == v->rule &&
-						 r->peer == v->peer && has_port(r, v->port)
-				       : r->role == NFT_ROLE_ISOLATED && strcmp(r->pod, want) == 0)
+			if (r->role == NFT_ROLE_ISOLATED && r->egress == egress &&
+			    strcmp(r->pod, want) == 0)
 				out[n++] = r;
 		}
 	}

@@ -5,7 +5,9 @@
  *   2. rules of new chains; changed chains flushed and refilled
  *   3. set and map elements added and deleted (a changed map entry is a
  *      delete and an add of the same key, atomic like the rest)
- *   4. chains that went away flushed, then deleted; then their sets
+ *   4. chains that went away flushed; sets and maps that went away
+ *      deleted (a map's elements may name a chain that goes); then the
+ *      chains deleted
  * A set or chain whose declaration changed (type, flags, hook, comment)
  * cannot be altered in place; that only happens when netpol itself
  * changes, so the delta then replaces the whole table, still in one
@@ -19,7 +21,7 @@
 struct dctx {
 	const struct nft_prog *from, *to;
 	const char *t;                /* table name */
-	struct sb create, rules, elems, drop;
+	struct sb create, rules, elems, drop, dropsets, dropchains;
 	struct nft_delta *d;
 };
 
@@ -118,7 +120,7 @@ static void diff_chains(struct dctx *x)
 	for (size_t i = 0; x->from && i < x->from->nchains; i++) {
 		if (chain_in(x->to, x->from->chains[i]->name, &at))
 			continue;
-		sb_addf(&x->drop, "delete chain inet %s %s\n", x->t, x->from->chains[i]->name);
+		sb_addf(&x->dropchains, "delete chain inet %s %s\n", x->t, x->from->chains[i]->name);
 		x->d->chains_deleted++;
 	}
 }
@@ -215,6 +217,64 @@ static struct kv *map_kvs(const struct nft_set *m)
 	return v;
 }
 
+/* Length of an entry's key ("KEY : VERDICT"). */
+static size_t key_len(const char *e)
+{
+	const char *sep = strstr(e, " : ");
+	return sep ? (size_t)(sep - e) : strlen(e);
+}
+
+/* Both maps in order (the order of their entries is that of their keys:
+ * keys are unique and end where " : " starts): one merge walk, nothing
+ * copied. */
+static int diff_map_sorted(struct dctx *x, const struct nft_set *old, const struct nft_set *m)
+{
+	size_t no = old->nelems, nn = m->nelems, i = 0, j = 0, nadd = 0, ndel = 0;
+	char **add = calloc(nn + 1, sizeof(*add)), **del = calloc(no + 1, sizeof(*del));
+	char **delkeys = del;
+	int err = -ENOMEM;
+	if (!add || !del)
+		goto cleanup;
+	while (i < no || j < nn) {
+		int c;
+		bool same = false;
+		if (i >= no)
+			c = 1;
+		else if (j >= nn)
+			c = -1;
+		else if (strcmp(old->elems[i], m->elems[j]) == 0)
+			c = 0, same = true;
+		else
+			c = nft_elem_ncmp(old->elems[i], key_len(old->elems[i]), m->elems[j],
+					  key_len(m->elems[j]));
+		if (same) {
+			i++, j++;
+		} else if (c < 0) {
+			if (!(del[ndel++] = strndup(old->elems[i], key_len(old->elems[i]))))
+				goto cleanup;
+			i++;
+		} else if (c > 0) {
+			add[nadd++] = m->elems[j++];
+		} else {
+			if (!(del[ndel++] = strndup(old->elems[i], key_len(old->elems[i]))))
+				goto cleanup;
+			add[nadd++] = m->elems[j];
+			i++, j++;
+		}
+	}
+	elem_cmd(x, "delete", m->name, del, ndel);
+	elem_cmd(x, "add", m->name, add, nadd);
+	x->d->elems_added += nadd;
+	x->d->elems_deleted += ndel;
+	err = 0;
+cleanup:
+	for (size_t k = 0; delkeys && k < ndel; k++)
+		free(delkeys[k]);
+	free(add);
+	free(del);
+	return err;
+}
+
 /* Map entries by key: a key whose verdict changed is deleted and added
  * again (nft has no in-place update), in the same transaction. */
 static int diff_map_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *m)
@@ -225,6 +285,8 @@ static int diff_map_elems(struct dctx *x, const struct nft_set *old, const struc
 	int err = -ENOMEM;
 	if (old && same_elems(old, m))
 		return 0;
+	if (old && old->in_order && m->in_order)
+		return diff_map_sorted(x, old, m);
 	a = map_kvs(old);
 	b = map_kvs(m);
 	add = calloc(nn + 1, sizeof(*add));
@@ -276,7 +338,7 @@ static int diff_sets(struct dctx *x)
 		const struct nft_set *s = x->from->sets[i];
 		if (set_in(x->to, s->name, &at))
 			continue;
-		sb_addf(&x->drop, "delete %s inet %s %s\n", s->map ? "map" : "set", x->t, s->name);
+		sb_addf(&x->dropsets, "delete %s inet %s %s\n", s->map ? "map" : "set", x->t, s->name);
 		x->d->sets_deleted++;
 	}
 	return err;
@@ -329,14 +391,19 @@ int nft_delta_compute(const struct nft_prog *from, const struct nft_prog *to,
 	sb_add(&all, x.rules.s ? x.rules.s : "");
 	sb_add(&all, x.elems.s ? x.elems.s : "");
 	sb_add(&all, x.drop.s ? x.drop.s : "");
+	sb_add(&all, x.dropsets.s ? x.dropsets.s : "");
+	sb_add(&all, x.dropchains.s ? x.dropchains.s : "");
 	err = -ENOMEM;
-	if (x.create.oom || x.rules.oom || x.elems.oom || x.drop.oom ||
+	if (x.create.oom || x.rules.oom || x.elems.oom || x.drop.oom || x.dropsets.oom ||
+	    x.dropchains.oom ||
 	    !(x.d->text = sb_take(&all)))
 		goto fail;
 	sb_clear(&x.create);
 	sb_clear(&x.rules);
 	sb_clear(&x.elems);
 	sb_clear(&x.drop);
+	sb_clear(&x.dropsets);
+	sb_clear(&x.dropchains);
 	*out = x.d;
 	return 0;
 fail:
@@ -345,6 +412,8 @@ fail:
 	sb_clear(&x.rules);
 	sb_clear(&x.elems);
 	sb_clear(&x.drop);
+	sb_clear(&x.dropsets);
+	sb_clear(&x.dropchains);
 	nft_delta_free(x.d);
 	return err;
 }

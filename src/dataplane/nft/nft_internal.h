@@ -53,6 +53,8 @@ void smap_clear(struct smap *m);
  * numbers ("10.0.0.2" < "10.0.0.10"), so output reads like nft's. */
 int nft_elem_cmp(const char *a, const char *b);
 int nft_elem_qcmp(const void *a, const void *b);
+/* The same on the first la / lb bytes of a and b. */
+int nft_elem_ncmp(const char *a, size_t la, const char *b, size_t lb);
 
 /* Rewrites a rule as nft lists it into our canonical text: counter values
  * dropped ("counter"), members of anonymous sets "{ ... }" sorted with
@@ -90,97 +92,82 @@ void nft_elems_text(struct sb *b, char *const *elems, size_t n);
 
 /* ---- the compiler's working state (compile.c, peers.c) ------------------- */
 
+typedef unsigned __int128 nft_u128;
+
+/* An address interval of one family, as numbers. */
+struct nft_range {
+	nft_u128 lo, hi;
+};
+
+struct cdir;
+
 struct cc {
 	struct engine *e;
 	const struct np_cluster *cl;
 	const char *ifprefix;     /* NULL: no fail-closed / anti-spoof rules */
 	bool anti_spoof;
 	struct nft_prog *p;
-	struct smap sets;         /* set name -> struct nft_set (owned by p) */
 	struct smap chains;       /* chain name -> struct nft_chain (owned by p) */
-	struct smap peer_names;   /* canonical peer key -> hash part of its set names (owned) */
-	struct smap name_keys;    /* hash part -> canonical key (owned), for collisions */
 	struct smap named_ports;  /* "PROTO|NAME" -> pods declaring it (peers.c) */
 	bool named_ports_built;
 	struct diag_list *diags;
 	struct nft_incr *memo;    /* incremental compile: what the last one made (incr.c) */
-	struct incr_deps *rec;    /* the policy chain being built records its sets here */
-	struct sb sig;            /* scratch: signatures of endpoint chains and maps */
+	struct sb sig;            /* scratch: signatures */
+	struct cdir *dir[2];      /* ingress, egress working state (compile.c) */
 };
 
 /* ---- the incremental compiler's memo (incr.c) ------------------------------ */
 
-/* The addresses (and ports) a set is made of, in the order they came:
- * equal members make equal elements, so a set whose members did not
- * change is shared with the last program rather than rebuilt. */
-struct incr_member {
-	struct np_ip ip;
-	int port;            /* -1: none */
-};
-struct incr_members {
-	struct incr_member *v;
-	size_t n, cap;
-};
-int incr_members_push(struct incr_members *m, const struct np_ip *ip, int port);
+/* The set / chain of the last program with this name and signature (the
+ * bytes its content is made from), now also in c's program (and, for a
+ * chain, c->chains); NULL when there is none. */
+struct nft_set *incr_set_reuse(struct cc *c, const char *name, const void *sig, size_t len);
+struct nft_chain *incr_chain_reuse(struct cc *c, const char *name, const void *sig,
+				   size_t len);
+/* The last program's set of this name and its signature (to copy what
+ * did not change from it); NULL when there is none. */
+const struct nft_set *incr_set_last(struct cc *c, const char *name, const void **sig,
+				    size_t *len);
+/* Remembers a set / chain just built (already in c's program). */
+int incr_set_keep(struct cc *c, const char *name, const void *sig, size_t len,
+		  struct nft_set *s);
+int incr_chain_keep(struct cc *c, const char *name, const void *sig, size_t len,
+		    struct nft_chain *ch);
 
-/* The set of the last program with this name, key and members, now also
- * added to c's program (and c->sets); NULL when there is none. */
-struct nft_set *incr_set_reuse(struct cc *c, const char *name, const char *key,
-			       const struct incr_members *m);
-/* Remembers a set just built (already in c's program). */
-int incr_set_keep(struct cc *c, const char *name, const char *key,
-		  const struct incr_members *m, struct nft_set *s);
-
-/* A policy chain: reused (with every set it uses) when the policy is the
- * same object and was not reported changed. 1 when reused, 0 when not. */
-int incr_pchain_reuse(struct cc *c, const char *name, const struct np_policy *pol);
-/* Starts recording the sets of a policy chain (forgets any earlier record). */
-void incr_rec_begin(struct cc *c);
-/* While building a policy chain: the peer / named port it uses. */
-int incr_rec_peer(struct cc *c, const struct np_policy *pol, const struct np_peer *p,
-		  bool egress, int rule, int peer);
-int incr_rec_port(struct cc *c, const char *name, enum np_proto proto, int family);
-int incr_pchain_keep(struct cc *c, const char *name, const struct np_policy *pol,
-		     struct nft_chain *ch);
-
-/* An endpoint chain whose signature (pod, direction, isolating policies)
- * is unchanged. NULL when there is none. */
-struct nft_chain *incr_epchain_reuse(struct cc *c, const char *name, const char *sig);
-int incr_epchain_keep(struct cc *c, const char *name, const char *sig, struct nft_chain *ch);
-
-/* The two verdict maps of the last program when their signature (every
- * endpoint's interface and isolation) is the same: 1, else 0. */
-int incr_maps_reuse(struct cc *c, const char *sig);
-int incr_maps_keep(struct cc *c, const char *sig, struct nft_set *eg, struct nft_set *in);
-
-/* Two keys hashed alike: names then depend on order; the incremental
- * compiler gives up and compiles whole. */
-void incr_collision(struct cc *c);
-
-/* compile.c: the policy chain name, and the whole compile on a cc that
- * may carry a memo. */
-char *nft_policy_chain_name(const char *ns, const char *name, bool egress);
+/* compile.c: the whole compile on a cc that may carry a memo. */
 int nft_compile_cc(struct cc *c, const struct nft_endpoint *eps, size_t neps,
 		   const struct nft_opts *opts, struct nft_prog **out);
 void nft_cc_clear(struct cc *c);
-int cc_policy_chain(struct cc *c, const struct np_policy *pol, bool egress, const char **name);
 
-/* Names of the sets holding one peer's addresses, created and filled on
- * first use: *v4 and *v6 for a selector peer, one of them for an ipBlock
- * (the other NULL). Both NULL for a peer that has nothing set. */
-int cc_peer_sets(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
-		 const char **v4, const char **v6);
-/* The same in two steps: the peer's canonical key (NULL, returning 0,
- * for a peer that matches nothing) and comment, then its sets. */
+/* peers.c: a peer's canonical key ("ns|NSSEL|PODSEL", "pods|NS|PODSEL",
+ * "ip|CIDR|EXCEPTS") and a comment saying what it matches; *key NULL
+ * (returning 0) for a peer that matches nothing. */
 int cc_peer_key(const struct np_policy *pol, const struct np_peer *peer, char **key,
 		char **comment);
-int cc_peer_sets_keyed(struct cc *c, const struct np_policy *pol, const struct np_peer *peer,
-		       const char *key, const char *comment, const char **v4, const char **v6);
-/* The set of address . port of every pod declaring the named port. */
-int cc_port_set(struct cc *c, const char *name, enum np_proto proto, int family,
-		const char **out);
+/* The block minus its excepts: disjoint ranges in address order. */
+int cc_ipblock_ranges(const struct np_ipblock *b, struct nft_range **out, size_t *n);
+/* An interval as nft prints it: an address, a prefix, or lo-hi. */
+char *cc_range_text(struct nft_range r, int family);
+nft_u128 cc_ip_value(const struct np_ip *ip);
+/* "A.B.C.D" into buf (at least 16 bytes); returns the end (the NUL). */
+char *cc_v4_text(uint32_t addr, char *buf);
+
+/* Pods declaring a named port (first declaration of the name wins), with
+ * the number it resolves to. */
+struct cc_named_use {
+	const struct np_pod *pod;
+	int port;
+};
+int cc_named_uses(struct cc *c, const char *name, enum np_proto proto,
+		  const struct cc_named_use **out, size_t *n);
 const char *nft_proto(enum np_proto p);   /* "tcp", "udp", "sctp" */
-/* Frees what cc_port_set indexed. */
+/* Frees what cc_named_uses indexed. */
 void cc_named_ports_clear(struct cc *c);
+
+/* The name of the chain holding the allow of one rule x peer x port of a
+ * policy: "in/NS/NAME/rR/pP/qQ" (P, Q "any" for -1), a hash for the
+ * policy's part when that would be too long. */
+char *nft_rule_chain_name(const char *ns, const char *name, bool egress, int rule, int peer,
+			  int port);
 
 #endif

@@ -222,6 +222,42 @@ int nft_elem_cmp(const char *a, const char *b)
 	return strcmp(a, b);   /* "08" vs "8": still a total order */
 }
 
+int nft_elem_ncmp(const char *a, size_t la, const char *b, size_t lb)
+{
+	const char *pa = a, *pb = b, *ea = a + la, *eb = b + lb;
+	while (pa < ea && pb < eb) {
+		if (isdigit((unsigned char)*pa) && isdigit((unsigned char)*pb)) {
+			const char *xa = pa, *xb = pb;
+			while (xa < ea && *xa == '0' && xa + 1 < ea && isdigit((unsigned char)xa[1]))
+				xa++;
+			while (xb < eb && *xb == '0' && xb + 1 < eb && isdigit((unsigned char)xb[1]))
+				xb++;
+			size_t na = 0, nb = 0;
+			while (xa + na < ea && isdigit((unsigned char)xa[na]))
+				na++;
+			while (xb + nb < eb && isdigit((unsigned char)xb[nb]))
+				nb++;
+			if (na != nb)
+				return na < nb ? -1 : 1;
+			int c = strncmp(xa, xb, na);
+			if (c)
+				return c;
+			pa = xa + na;
+			pb = xb + nb;
+			continue;
+		}
+		if (*pa != *pb)
+			return (unsigned char)*pa < (unsigned char)*pb ? -1 : 1;
+		pa++;
+		pb++;
+	}
+	if (pa < ea || pb < eb)
+		return pa < ea ? 1 : -1;
+	size_t n = la < lb ? la : lb;
+	int c = strncmp(a, b, n);
+	return c ? c : (la > lb) - (la < lb);
+}
+
 int nft_elem_qcmp(const void *a, const void *b)
 {
 	return nft_elem_cmp(*(char *const *)a, *(char *const *)b);
