@@ -5,7 +5,8 @@
 #   programming  the agent's change -> cache -> compile -> delta -> commit
 #                path into a node namespace with 1,000 veths (bench_program)
 #   datapath     two pods on one node, no netpol table vs 1,000 policies and
-#                10,000 peer set members, alternating runs (iperf3, bench_traffic)
+#                10,000 peer pods, and vs 1 policy (does the cost per packet
+#                grow with policies?), alternating runs (iperf3, bench_traffic)
 #   reach        the offline matrix, whole command (netpol reach)
 # The kernel parts need root; they use only namespaces made here (unique
 # names, removed on exit, also on failure).
@@ -75,9 +76,9 @@ pod_link $srv nps0 198.18.0.3
 ip netns exec $srv iperf3 -s -p 5201 > /dev/null 2>&1 & pids+=($!)
 ip netns exec $srv "$B/bench_traffic" serve 9000 & pids+=($!)
 sleep 0.5
-load_policy() {
+load_policy() { # POLICIES MEMBERS
   ip netns exec $node nft delete table inet netpol 2>/dev/null || true
-  "$B/bench_program" datapath /run/netns/$node npc0 198.18.0.2 nps0 198.18.0.3 1000 10000
+  "$B/bench_program" datapath /run/netns/$node npc0 198.18.0.2 nps0 198.18.0.3 "$1" "$2"
 }
 unload_policy() { ip netns exec $node nft delete table inet netpol 2>/dev/null || true; }
 measure() { # mode -> appends to $tmp/<mode>.{tcp,conn,udp}
@@ -89,7 +90,10 @@ measure() { # mode -> appends to $tmp/<mode>.{tcp,conn,udp}
 counts=""
 for r in $(seq "$ROUNDS"); do
   unload_policy; measure baseline
-  counts=$(load_policy); measure policy
+  # the same two pods with one policy: the cost per packet must not grow
+  # with the number of policies (1,000 vs 1)
+  load_policy 1 10 > /dev/null; measure policy1
+  counts=$(load_policy 1000 10000); measure policy
   echo "  round $r done" >&2
 done
 # the measured flow must have met the last policy's rule (its allow chain)
@@ -97,12 +101,14 @@ hits=$(ip netns exec $node nft list chain inet netpol in/bench/pol-0999/r0/p0/qa
 unload_policy
 ratio() { awk -v b="$1" -v p="$2" 'BEGIN { printf "%.4f", p / b }'; }
 dp_json='{"policies":1000,"set_members":10000'
-printf '%-10s %-12s %-12s %-7s\n' metric baseline policy ratio >&2
+printf '%-10s %-12s %-12s %-7s %-12s %-9s\n' metric baseline "1000 pol" ratio "1 policy" "1000 vs 1" >&2
 for m in tcp:tcp_gbps conn:conn_per_s udp:udp_pps; do
   b=$(median < "$tmp/baseline.${m%%:*}") p=$(median < "$tmp/policy.${m%%:*}")
-  q=$(ratio "$b" "$p")
-  printf '%-10s %-12s %-12s %-7s\n' "${m##*:}" "$b" "$p" "$q" >&2
-  dp_json+=$(printf ',"%s":{"baseline":%s,"policy":%s,"ratio":%s}' "${m##*:}" "$b" "$p" "$q")
+  p1=$(median < "$tmp/policy1.${m%%:*}")
+  q=$(ratio "$b" "$p") q1=$(ratio "$p1" "$p")
+  printf '%-10s %-12s %-12s %-7s %-12s %-9s\n' "${m##*:}" "$b" "$p" "$q" "$p1" "$q1" >&2
+  dp_json+=$(printf ',"%s":{"baseline":%s,"policy":%s,"ratio":%s,"one_policy":%s,"policy_vs_one_policy":%s}' \
+    "${m##*:}" "$b" "$p" "$q" "$p1" "$q1")
 done
 dp_json+=$(printf ',"nft_rules":%s,"nft_set_elements":%s,"last_policy_packets":%s,"rounds":%s}' ${counts:-0 0} "$hits" "$ROUNDS")
 echo "  (rules/elements loaded: ${counts:-?}; packets accepted by the last policy: $hits)" >&2

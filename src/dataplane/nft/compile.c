@@ -1374,11 +1374,30 @@ static char *class_comment(const struct cdir *d, const struct cls *cl)
 	return sb_take(&b);
 }
 
+/* The lookups of a class chain or of in/any: one per map that has
+ * elements (an empty map is not looked up: fewer steps per packet). */
+static int lookup_rules(struct nft_chain *ch, const char *key, char mname[3][48],
+			const struct recs *recs)
+{
+	static const char *const fmt[3] = {"%s . meta l4proto . th dport vmap @%s",
+					   "%s . meta l4proto vmap @%s", "%s vmap @%s"};
+	char text[200];
+	int err = 0;
+	for (int k = 0; k < 3 && !err; k++) {
+		if (!recs[k].n)
+			continue;
+		snprintf(text, sizeof(text), fmt[k], key, mname[k]);
+		err = add_rule(ch, text, NFT_ROLE_INFRA, NULL);
+	}
+	return err;
+}
+
 static int class_objects(struct cc *c, struct cdir *d, struct cls *cl)
 {
 	const char *key = d->egress ? "iifname" : "oifname";
-	char mname[3][48], text[200], *comment;
+	char mname[3][48], *comment;
 	struct nft_chain *ch;
+	struct sb sig = {0};
 	int err = 0;
 	for (int k = 0; k < 3; k++)
 		snprintf(mname[k], sizeof(mname[k]), "%s-c%016llx-%s", dname(d),
@@ -1387,10 +1406,13 @@ static int class_objects(struct cc *c, struct cdir *d, struct cls *cl)
 		return -ENOMEM;
 	for (int k = 0; k < 3 && !err; k++)
 		err = recs_map(c, mname[k], k, NULL, &cl->recs[k]);
-	if (err || (c->memo && incr_chain_reuse(c, cl->name, comment, strlen(comment)))) {
-		free(comment);
-		return err;
-	}
+	sb_add(&sig, comment);
+	for (int k = 0; k < 3; k++)
+		sb_add(&sig, cl->recs[k].n ? "+" : "-");
+	if (sig.oom)
+		err = -ENOMEM;
+	if (err || (c->memo && incr_chain_reuse(c, cl->name, sig.s, sig.len)))
+		goto cleanup;
 	err = -ENOMEM;
 	if (!(ch = nft_chain_new(cl->name, NULL, comment)))
 		goto cleanup;
@@ -1398,17 +1420,11 @@ static int class_objects(struct cc *c, struct cdir *d, struct cls *cl)
 		goto cleanup;
 	if ((err = smap_put(&c->chains, ch->name, ch)) < 0)
 		goto cleanup;
-	snprintf(text, sizeof(text), "%s . meta l4proto . th dport vmap @%s", key, mname[0]);
-	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+	if ((err = lookup_rules(ch, key, mname, cl->recs)) < 0)
 		goto cleanup;
-	snprintf(text, sizeof(text), "%s . meta l4proto vmap @%s", key, mname[1]);
-	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
-		goto cleanup;
-	snprintf(text, sizeof(text), "%s vmap @%s", key, mname[2]);
-	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
-		goto cleanup;
-	err = c->memo ? incr_chain_keep(c, ch->name, comment, strlen(comment), ch) : 0;
+	err = c->memo ? incr_chain_keep(c, ch->name, sig.s, sig.len, ch) : 0;
 cleanup:
+	sb_clear(&sig);
 	free(comment);
 	return err;
 }
@@ -1588,26 +1604,23 @@ static int cidr_map(struct cc *c, struct cdir *d, int family)
 static int any_chain(struct cc *c, const struct cdir *d)
 {
 	const char *key = d->egress ? "iifname" : "oifname";
-	char name[32], text[160];
+	char name[32], mname[3][48], sig[8];
 	struct nft_chain *ch;
 	int err;
 	snprintf(name, sizeof(name), "%s/any", dname(d));
-	if (c->memo && incr_chain_reuse(c, name, key, strlen(key)))
+	for (int k = 0; k < 3; k++)
+		snprintf(mname[k], sizeof(mname[k]), "%s-any-%s", dname(d), map_suffix[k]);
+	snprintf(sig, sizeof(sig), "%c%c%c", d->any[0].n ? '+' : '-', d->any[1].n ? '+' : '-',
+		 d->any[2].n ? '+' : '-');
+	if (c->memo && incr_chain_reuse(c, name, sig, strlen(sig)))
 		return 0;
 	if (!(ch = nft_chain_new(name, NULL, "the allows of rules without peers")))
 		return -ENOMEM;
 	if ((err = nft_prog_add_chain(c->p, ch)) < 0 || (err = smap_put(&c->chains, ch->name, ch)) < 0)
 		return err;
-	snprintf(text, sizeof(text), "%s . meta l4proto . th dport vmap @%s-any-p", key, dname(d));
-	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+	if ((err = lookup_rules(ch, key, mname, d->any)) < 0)
 		return err;
-	snprintf(text, sizeof(text), "%s . meta l4proto vmap @%s-any-t", key, dname(d));
-	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
-		return err;
-	snprintf(text, sizeof(text), "%s vmap @%s-any-a", key, dname(d));
-	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
-		return err;
-	return c->memo ? incr_chain_keep(c, ch->name, key, strlen(key), ch) : 0;
+	return c->memo ? incr_chain_keep(c, ch->name, sig, strlen(sig), ch) : 0;
 }
 
 /* in/classify: the peer's class. */

@@ -9,28 +9,33 @@
  *
  * Layout of the program (DESIGN.md beside this file says why):
  *
- *   forward (hook forward)    anti-spoof, established/related, invalid,
+ *   forward (hook forward)    anti-spoof (@ep-src4/6: interface . address),
+ *       established/related, invalid,
  *       iifname vmap @ep-egress  -> eg-IF (isolated) | pod-ingress
  *       unknown pod interface    -> drop (fail closed)
  *       goto pod-ingress
  *   pod-ingress              oifname vmap @ep-ingress -> in-IF | accept
  *                            unknown pod interface -> drop; else accept
- *   eg-IF / in-IF            one per isolated endpoint direction: a jump
- *                            to each selecting policy's chain, then a drop
+ *   in-IF / eg-IF            one per isolated endpoint direction: jump to
+ *                            in/classify, jump to in/any, then a drop
  *                            naming the isolating policies
- *   eg/NS/NAME / in/NS/NAME  one per policy and direction, shared by every
- *                            endpoint it selects. Ingress rules accept;
- *                            egress rules `goto pod-ingress`, so traffic
+ *   in/classify              the peer's class: @in-pod4/6 (pod addresses,
+ *                            exact), @in-cidr4/6 (ipBlock ranges) ->
+ *                            goto in/cHEX
+ *   in/cHEX                  one per class of peers: @in-cHEX-p (interface
+ *                            . protocol . port), -t (interface . protocol),
+ *                            -a (interface) -> goto the allow's chain
+ *   in/any                   the same three maps for rules without peers
+ *   in/NS/NAME/rR/pP/qQ      one per policy rule x peer x port: counter
+ *                            accept (egress: goto pod-ingress, so traffic
  *                            between two pods of the node still meets the
- *                            receiver's ingress (no mark needed).
- *   sel4-H / sel6-H          pod addresses of one distinct selector peer
- *   cidr4-H / cidr6-H        one distinct ipBlock, excepts carved out
- *   port4-NAME-PROTO (6)     address . port of every pod declaring that
- *                            named port: resolves named ports per
- *                            destination pod in one lookup
+ *                            receiver's ingress; no mark needed)
  *
- * Every rule has a counter and a comment naming the policy and rule it
- * came from ("ns/name ingress[0] from[1] ports[0]").
+ * A new flow costs the same few lookups whatever the number of pods,
+ * policies and rules.
+ * Every allow and every drop has a counter and a comment naming the
+ * policy, rule, peer and port it came from ("ns/name ingress[0] from[1]
+ * ports[0]") or the policies that isolate the pod.
  *
  * Library code never prints; functions return 0 or -errno, and problems
  * worth reading (an nft error message) go into diags when it is non-NULL.
@@ -166,13 +171,11 @@ int nft_compile(struct engine *e, const struct np_cluster *cl,
 
 /* The incremental compiler: nft_incr_compile gives exactly what
  * nft_compile gives for the same input, but shares with the program it
- * made last every set whose members, every policy chain whose policy, and
- * every endpoint chain whose selecting policies did not change (shared
- * objects are reference counted; free programs as usual, in any order).
- * Pods, namespaces and endpoints need no reporting: the compiler looks at
- * them again. A policy that was added, replaced or removed must be
- * reported by name (or everything forgotten) before the next compile: a
- * replaced policy may reuse the address of the one it replaced. */
+ * made last every set and chain whose content (its signature: what it is
+ * made of, as numbers and hashes) did not change (shared objects are
+ * reference counted; free programs as usual, in any order). Nothing needs
+ * reporting: the compiler looks at every input again.
+ * nft_incr_policy_changed is kept for callers and does nothing. */
 struct nft_incr;
 struct nft_incr_stats {
 	size_t chains_reused, chains_built, sets_reused, sets_built;   /* last compile */
