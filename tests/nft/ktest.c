@@ -218,7 +218,7 @@ static void test_deltas_touch_only_what_changed(void)
 		/* a pod leaves the node: its dispatch and source entries and chain, the
 		 * class that only it allowed (chain, maps, its pods' entries)
 		 * and the allow chain nobody else uses */
-		{"drop-endpoint", drop_endpoint_web, 0, 0, 3, 0, 3, 0, 6},
+		{"drop-endpoint", drop_endpoint_web, 0, 0, 3, 0, 4, 0, 6},
 		/* a policy now selects client too: client's chain, its dispatch
 		 * entry, and what it allows (from clients, itself included) */
 		{"isolate", isolate_client, 1, 0, 0, 0, 0, 2, 1},

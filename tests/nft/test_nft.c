@@ -96,21 +96,25 @@ static const struct nft_set *class_map(const struct nft_prog *p, const char *cls
 /* A class chain is its three lookups, into its own maps. */
 static bool class_chain_ok(const struct nft_prog *p, const char *cls)
 {
+	static const char suffix[4] = {'p', 'r', 't', 'a'};
 	const struct nft_chain *ch = cls ? nft_prog_chain(p, cls) : NULL;
-	const struct nft_set *m[3];
-	char want[3][128];
-	if (!ch || !(m[0] = class_map(p, cls, 'p')) || !(m[1] = class_map(p, cls, 't')) ||
-	    !(m[2] = class_map(p, cls, 'a')))
+	const struct nft_set *m[4];
+	char want[4][128];
+	if (!ch)
 		return false;
+	for (int i = 0; i < 4; i++)
+		if (!(m[i] = class_map(p, cls, suffix[i])))
+			return false;
 	bool eg = strncmp(cls, "eg/", 3) == 0;
 	const char *key = eg ? "iifname" : "oifname", *dir = eg ? "eg" : "in";
 	const char *hex = cls + 3;   /* "cHEX" */
 	snprintf(want[0], sizeof(want[0]), "%s . meta l4proto . th dport vmap @%s-%s-p", key, dir, hex);
-	snprintf(want[1], sizeof(want[1]), "%s . meta l4proto vmap @%s-%s-t", key, dir, hex);
-	snprintf(want[2], sizeof(want[2]), "%s vmap @%s-%s-a", key, dir, hex);
+	snprintf(want[1], sizeof(want[1]), "%s . meta l4proto . th dport vmap @%s-%s-r", key, dir, hex);
+	snprintf(want[2], sizeof(want[2]), "%s . meta l4proto vmap @%s-%s-t", key, dir, hex);
+	snprintf(want[3], sizeof(want[3]), "%s vmap @%s-%s-a", key, dir, hex);
 	/* a lookup for each map that has elements, most specific first */
 	size_t r = 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (!m[i]->nelems)
 			continue;
 		if (r >= ch->nrules || strcmp(ch->rules[r].text, want[i]) != 0 ||
@@ -366,7 +370,7 @@ TEST(two_policies_naming_the_same_peer_give_one_class)
 	struct nft_counts n;
 	nft_prog_count(c.prog, &n);
 	CHECK_INT(n.sets, 2);        /* ep-src4, ep-src6: the anti-spoof check */
-	CHECK_INT(n.maps, 16 + 3);   /* the fixed ones, and the class's three, once */
+	CHECK_INT(n.maps, 18 + 4);   /* the fixed ones, and the class's four, once */
 	nft_case_clear(&c);
 }
 
@@ -382,14 +386,20 @@ TEST(ports_of_several_protocols_are_one_concatenated_map)
 		   "spec:\n  podSelector: {}\n"
 		   "  ingress:\n  - ports: [{port: 53, protocol: UDP}, {port: 53}, "
 		   "{port: 80, endPort: 90}, {port: 85}, {protocol: SCTP}]\n", &c));
+	/* single ports in a hash, ranges in an interval map */
 	const struct nft_set *m = nft_prog_set(c.prog, "in-any-p");
 	CHECK(m && m->map);
 	CHECK_STR(m->type, "ifname . inet_proto . inet_service : verdict");
-	CHECK_STR(m->flags, "interval");
-	CHECK_INT(m->nelems, 3);
+	CHECK(m->flags == NULL);
+	CHECK_INT(m->nelems, 2);
 	CHECK_STR(m->elems[0], "\"npa\" . tcp . 53 : goto in/default/p/r0/pany/q1");
-	CHECK_STR(m->elems[1], "\"npa\" . tcp . 80-90 : goto in/default/p/r0/pany/q2");
-	CHECK_STR(m->elems[2], "\"npa\" . udp . 53 : goto in/default/p/r0/pany/q0");
+	CHECK_STR(m->elems[1], "\"npa\" . udp . 53 : goto in/default/p/r0/pany/q0");
+	const struct nft_set *r = nft_prog_set(c.prog, "in-any-r");
+	CHECK(r && r->map);
+	CHECK_STR(r->type, "ifname . inet_proto . inet_service : verdict");
+	CHECK_STR(r->flags, "interval");
+	CHECK_INT(r->nelems, 1);
+	CHECK_STR(r->elems[0], "\"npa\" . tcp . 80-90 : goto in/default/p/r0/pany/q2");
 	const struct nft_set *t = nft_prog_set(c.prog, "in-any-t");
 	CHECK(t && t->nelems == 1);
 	CHECK_STR(t->type, "ifname . inet_proto : verdict");
@@ -1029,11 +1039,12 @@ TEST(delta_deletes_what_is_gone_after_everything_that_used_it)
 			  "flush chain inet netpol in/default/web-from-clients/r0/p0/q0\n"
 			  "delete map inet netpol in-%s-a\n"
 			  "delete map inet netpol in-%s-p\n"
+			  "delete map inet netpol in-%s-r\n"
 			  "delete map inet netpol in-%s-t\n"
 			  "delete chain inet netpol in-npweb\n"
 			  "delete chain inet netpol in/%s\n"
 			  "delete chain inet netpol in/default/web-from-clients/r0/p0/q0\n",
-			  hex, hex, hex, hex, hex);
+			  hex, hex, hex, hex, hex, hex);
 	nft_prog_free(before);
 	CHECK(rc > 0);
 	bool ok = strcmp(d->text, want) == 0;
@@ -1042,7 +1053,7 @@ TEST(delta_deletes_what_is_gone_after_everything_that_used_it)
 	free(want);
 	CHECK(ok);
 	CHECK_INT(d->chains_deleted, 3);
-	CHECK_INT(d->sets_deleted, 3);
+	CHECK_INT(d->sets_deleted, 4);
 	nft_delta_free(d);
 	nft_case_clear(&c);
 }

@@ -237,7 +237,7 @@ struct rec {
 	const char *ifname;
 	const char *target;            /* the allow chain's name */
 	uint64_t ifh, th;
-	uint8_t kind;                  /* 0: interface . protocol . port, 1: . protocol, 2: alone */
+	uint8_t kind;                  /* enum mapkind */
 	uint8_t proto;
 	uint16_t lo, hi;
 };
@@ -246,6 +246,11 @@ struct recs {
 	struct rec *v;
 	size_t n, cap;
 };
+
+/* The maps of a class (and of the rules without peers), in the order they
+ * are looked up: single ports (a hash), port ranges (intervals), whole
+ * protocols, any protocol. Single ports and ranges never overlap. */
+enum mapkind { MK_PORT, MK_RANGE, MK_PROTO, MK_ANY, NMAPS };
 
 struct cls {
 	uint64_t h;
@@ -256,7 +261,7 @@ struct cls {
 	size_t npv, pvcap;
 	struct res *rv;
 	size_t nrv, rvcap;
-	struct recs recs[3];
+	struct recs recs[NMAPS];
 };
 
 /* The peers of a policy's rules in this direction: index per rule per
@@ -292,8 +297,10 @@ struct cdir {
 	size_t npolv, polcap;
 	struct pname *pnames;
 	size_t npnames, pncap;
-	struct addr *at;               /* open addressing on the address */
-	size_t atcap, atn;
+	struct addr *at;               /* every address met, densely */
+	size_t atn, atalloc;
+	uint32_t *ati;                 /* open addressing on the address: index + 1 */
+	size_t atcap;
 	struct pair *pairs;
 	size_t npairs, paircap;
 	struct rpair *rpairs;
@@ -303,7 +310,7 @@ struct cdir {
 	size_t ncls, clscap;
 	struct seg *segs;
 	size_t nsegs, segcap;
-	struct recs any[3];            /* rules without peers */
+	struct recs any[NMAPS];        /* rules without peers */
 };
 
 static const char *dname(const struct cdir *d)
@@ -315,7 +322,7 @@ static void cls_free(struct cls *c)
 {
 	free(c->pv);
 	free(c->rv);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < NMAPS; k++)
 		free(c->recs[k].v);
 	free(c);
 }
@@ -347,6 +354,7 @@ static void cdir_free(struct cdir *d)
 	umap_clear(&d->pols);
 	free(d->pnames);
 	free(d->at);
+	free(d->ati);
 	free(d->pairs);
 	free(d->rpairs);
 	for (size_t i = 0; i < d->ncls; i++)
@@ -354,7 +362,7 @@ static void cdir_free(struct cdir *d)
 	free(d->cls);
 	umap_clear(&d->cls_by_hash);
 	free(d->segs);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < NMAPS; k++)
 		free(d->any[k].v);
 	free(d);
 }
@@ -527,19 +535,17 @@ static bool ip_eq(const struct np_ip *a, const struct np_ip *b)
 static int at_grow(struct cdir *d)
 {
 	size_t cap = d->atcap ? d->atcap * 2 : 1024;
-	struct addr *at = calloc(cap, sizeof(*at));
-	if (!at)
+	uint32_t *ati = calloc(cap, sizeof(*ati));
+	if (!ati)
 		return -ENOMEM;
-	for (size_t i = 0; i < d->atcap; i++) {
-		if (!d->at[i].used)
-			continue;
+	for (size_t i = 0; i < d->atn; i++) {
 		size_t j = (size_t)ip_hash(&d->at[i].ip) & (cap - 1);
-		while (at[j].used)
+		while (ati[j])
 			j = (j + 1) & (cap - 1);
-		at[j] = d->at[i];
+		ati[j] = (uint32_t)i + 1;
 	}
-	free(d->at);
-	d->at = at;
+	free(d->ati);
+	d->ati = ati;
 	d->atcap = cap;
 	return 0;
 }
@@ -549,15 +555,24 @@ static struct addr *addr_get(struct cdir *d, const struct np_ip *ip)
 	if ((d->atn + 1) * 2 > d->atcap && at_grow(d) < 0)
 		return NULL;
 	size_t j = (size_t)ip_hash(ip) & (d->atcap - 1);
-	while (d->at[j].used && !ip_eq(&d->at[j].ip, ip))
+	while (d->ati[j] && !ip_eq(&d->at[d->ati[j] - 1].ip, ip))
 		j = (j + 1) & (d->atcap - 1);
-	struct addr *a = &d->at[j];
-	if (!a->used) {
-		a->used = true;
-		a->ip.family = ip->family;
-		memcpy(a->ip.addr, ip->addr, ip->family == AF_INET ? 4 : 16);
-		d->atn++;
+	if (d->ati[j])
+		return &d->at[d->ati[j] - 1];
+	if (d->atn == d->atalloc) {
+		size_t n = d->atalloc ? d->atalloc * 2 : 1024;
+		struct addr *v = realloc(d->at, n * sizeof(*v));
+		if (!v)
+			return NULL;
+		d->at = v;
+		d->atalloc = n;
 	}
+	struct addr *a = &d->at[d->atn];
+	memset(a, 0, sizeof(*a));
+	a->used = true;
+	a->ip.family = ip->family;
+	memcpy(a->ip.addr, ip->addr, ip->family == AF_INET ? 4 : 16);
+	d->ati[j] = (uint32_t)++d->atn;
 	return a;
 }
 
@@ -626,6 +641,11 @@ static int addresses(struct cc *c, struct cdir *d)
 	while (d->atcap < 2 * (c->cl->npods + 16))
 		if ((err = at_grow(d)) < 0)
 			return err;
+	if (!d->at) {
+		d->atalloc = c->cl->npods + 16;
+		if (!(d->at = malloc(d->atalloc * sizeof(*d->at))))
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < d->npeers; i++) {
 		struct peer *p = d->peers[i];
 		if (p->block) {
@@ -830,9 +850,9 @@ static int classes(struct cdir *d)
 		a->n++;
 	}
 	d->nrpairs = w;
-	for (size_t i = 0; i < d->atcap; i++) {
+	for (size_t i = 0; i < d->atn; i++) {
 		struct addr *a = &d->at[i];
-		if (!a->used || !a->n)
+		if (!a->n)
 			continue;
 		if (!(a->cls = class_get(d, a->h, NULL, 0)))
 			return -ENOMEM;
@@ -1074,26 +1094,32 @@ static int rec_push(struct recs *r, const char *ifname, uint64_t ifh, uint8_t ki
 
 static const uint8_t proto_num[NP_NPROTO] = {6, 17, 132};
 
-/* The space's points as records of maps[3]. Neighbouring intervals with
+/* The space's points as records of maps[NMAPS]. Neighbouring intervals with
  * one target are merged. */
 static int space_emit(const struct space *s, struct recs *maps, const char *ifname, uint64_t ifh)
 {
+	/* protocols in the order their names sort: elements come out in order */
+	static const enum np_proto by_name[NP_NPROTO] = {NP_SCTP, NP_TCP, NP_UDP};
 	int err = 0;
-	for (int p = 0; p < NP_NPROTO && !err; p++) {
+	for (int pi = 0; pi < NP_NPROTO && !err; pi++) {
+		enum np_proto p = by_name[pi];
 		for (size_t i = 0; i < s->niv[p] && !err; i++) {
 			size_t k = i;
 			while (k + 1 < s->niv[p] && s->iv[p][k + 1].lo == s->iv[p][k].hi + 1 &&
 			       s->iv[p][k + 1].t.name == s->iv[p][i].t.name)
 				k++;
-			err = rec_push(&maps[0], ifname, ifh, 0, proto_num[p], s->iv[p][i].lo,
+			bool range = s->iv[p][k].hi > s->iv[p][i].lo;
+			err = rec_push(&maps[range ? MK_RANGE : MK_PORT], ifname, ifh,
+				       range ? MK_RANGE : MK_PORT, proto_num[p], s->iv[p][i].lo,
 				       s->iv[p][k].hi, s->iv[p][i].t);
 			i = k;
 		}
 		if (!err && s->proto[p].name)
-			err = rec_push(&maps[1], ifname, ifh, 1, proto_num[p], 0, 0, s->proto[p]);
+			err = rec_push(&maps[MK_PROTO], ifname, ifh, MK_PROTO, proto_num[p], 0, 0,
+				       s->proto[p]);
 	}
 	if (!err && s->any.name)
-		err = rec_push(&maps[2], ifname, ifh, 2, 0, 0, 0, s->any);
+		err = rec_push(&maps[MK_ANY], ifname, ifh, MK_ANY, 0, 0, 0, s->any);
 	return err;
 }
 
@@ -1273,13 +1299,13 @@ cleanup:
 
 /* ---- maps ----------------------------------------------------------------------------- */
 
-static const char *const map_suffix[3] = {"p", "t", "a"};
+static const char *const map_suffix[NMAPS] = {"p", "r", "t", "a"};
 
 static const char *map_type(int kind)
 {
-	return kind == 0 ? "ifname . inet_proto . inet_service : verdict"
-	       : kind == 1 ? "ifname . inet_proto : verdict"
-			   : "ifname : verdict";
+	return kind == MK_PORT || kind == MK_RANGE ? "ifname . inet_proto . inet_service : verdict"
+	       : kind == MK_PROTO		   ? "ifname . inet_proto : verdict"
+						   : "ifname : verdict";
 }
 
 static void proto_text(char *buf, size_t len, uint8_t proto)
@@ -1292,9 +1318,9 @@ static char *rec_text(const struct rec *r)
 	char p[8], *s;
 	int rc;
 	proto_text(p, sizeof(p), r->proto);
-	if (r->kind == 2)
+	if (r->kind == MK_ANY)
 		rc = asprintf(&s, "\"%s\" : goto %s", r->ifname, r->target);
-	else if (r->kind == 1)
+	else if (r->kind == MK_PROTO)
 		rc = asprintf(&s, "\"%s\" . %s : goto %s", r->ifname, p, r->target);
 	else if (r->hi > r->lo)
 		rc = asprintf(&s, "\"%s\" . %s . %u-%u : goto %s", r->ifname, p, r->lo, r->hi,
@@ -1331,7 +1357,8 @@ static int recs_map(struct cc *c, const char *name, int kind, const char *commen
 		return -ENOMEM;
 	if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len))
 		return 0;
-	if (!(s = nft_set_new(name, true, map_type(kind), kind == 0 ? "interval" : NULL, comment)))
+	if (!(s = nft_set_new(name, true, map_type(kind), kind == MK_RANGE ? "interval" : NULL,
+			      comment)))
 		return -ENOMEM;
 	if ((err = nft_prog_add_set(c->p, s)) < 0)
 		return err;
@@ -1376,14 +1403,15 @@ static char *class_comment(const struct cdir *d, const struct cls *cl)
 
 /* The lookups of a class chain or of in/any: one per map that has
  * elements (an empty map is not looked up: fewer steps per packet). */
-static int lookup_rules(struct nft_chain *ch, const char *key, char mname[3][48],
+static int lookup_rules(struct nft_chain *ch, const char *key, char mname[NMAPS][48],
 			const struct recs *recs)
 {
-	static const char *const fmt[3] = {"%s . meta l4proto . th dport vmap @%s",
-					   "%s . meta l4proto vmap @%s", "%s vmap @%s"};
+	static const char *const fmt[NMAPS] = {"%s . meta l4proto . th dport vmap @%s",
+					       "%s . meta l4proto . th dport vmap @%s",
+					       "%s . meta l4proto vmap @%s", "%s vmap @%s"};
 	char text[200];
 	int err = 0;
-	for (int k = 0; k < 3 && !err; k++) {
+	for (int k = 0; k < NMAPS && !err; k++) {
 		if (!recs[k].n)
 			continue;
 		snprintf(text, sizeof(text), fmt[k], key, mname[k]);
@@ -1395,19 +1423,19 @@ static int lookup_rules(struct nft_chain *ch, const char *key, char mname[3][48]
 static int class_objects(struct cc *c, struct cdir *d, struct cls *cl)
 {
 	const char *key = d->egress ? "iifname" : "oifname";
-	char mname[3][48], *comment;
+	char mname[NMAPS][48], *comment;
 	struct nft_chain *ch;
 	struct sb sig = {0};
 	int err = 0;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < NMAPS; k++)
 		snprintf(mname[k], sizeof(mname[k]), "%s-c%016llx-%s", dname(d),
 			 (unsigned long long)cl->h, map_suffix[k]);
 	if (!(comment = class_comment(d, cl)))
 		return -ENOMEM;
-	for (int k = 0; k < 3 && !err; k++)
+	for (int k = 0; k < NMAPS && !err; k++)
 		err = recs_map(c, mname[k], k, NULL, &cl->recs[k]);
 	sb_add(&sig, comment);
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < NMAPS; k++)
 		sb_add(&sig, cl->recs[k].n ? "+" : "-");
 	if (sig.oom)
 		err = -ENOMEM;
@@ -1431,7 +1459,8 @@ cleanup:
 
 static bool cls_used(const struct cls *cl)
 {
-	return cl && (cl->recs[0].n || cl->recs[1].n || cl->recs[2].n);
+	return cl && (cl->recs[MK_PORT].n || cl->recs[MK_RANGE].n || cl->recs[MK_PROTO].n ||
+		      cl->recs[MK_ANY].n);
 }
 
 struct pelem {
@@ -1456,7 +1485,7 @@ static int pod_map(struct cc *c, struct cdir *d, int family)
 	int err = -ENOMEM;
 	if (!v)
 		return -ENOMEM;
-	for (size_t i = 0; i < d->atcap; i++) {
+	for (size_t i = 0; i < d->atn; i++) {
 		const struct addr *a = &d->at[i];
 		if (a->used && a->by_pod && a->ip.family == family && cls_used(a->cls))
 			v[n++] = (struct pelem){cc_ip_value(&a->ip), a->cls};
@@ -1604,14 +1633,15 @@ static int cidr_map(struct cc *c, struct cdir *d, int family)
 static int any_chain(struct cc *c, const struct cdir *d)
 {
 	const char *key = d->egress ? "iifname" : "oifname";
-	char name[32], mname[3][48], sig[8];
+	char name[32], mname[NMAPS][48], sig[NMAPS + 1];
 	struct nft_chain *ch;
 	int err;
 	snprintf(name, sizeof(name), "%s/any", dname(d));
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < NMAPS; k++) {
 		snprintf(mname[k], sizeof(mname[k]), "%s-any-%s", dname(d), map_suffix[k]);
-	snprintf(sig, sizeof(sig), "%c%c%c", d->any[0].n ? '+' : '-', d->any[1].n ? '+' : '-',
-		 d->any[2].n ? '+' : '-');
+		sig[k] = d->any[k].n ? '+' : '-';
+	}
+	sig[NMAPS] = '\0';
 	if (c->memo && incr_chain_reuse(c, name, sig, strlen(sig)))
 		return 0;
 	if (!(ch = nft_chain_new(name, NULL, "the allows of rules without peers")))
@@ -1912,10 +1942,12 @@ static int check_endpoints(const struct nft_endpoint *eps, size_t n, const struc
 	return err;
 }
 
+/* Endpoints in the order their elements ("IF" ...) sort in, so that every
+ * map keyed by interface comes out in order without a sort. */
 static int ep_qcmp(const void *a, const void *b)
 {
-	return strcmp(((const struct nft_endpoint *)a)->ifname,
-		      ((const struct nft_endpoint *)b)->ifname);
+	return nft_elem_cmp(((const struct nft_endpoint *)a)->ifname,
+			    ((const struct nft_endpoint *)b)->ifname);
 }
 
 /* The isolating policies of every endpoint and direction. */
@@ -1945,7 +1977,7 @@ static int direction(struct cc *c, struct cdir *d, const struct nft_endpoint *ep
 	for (size_t i = 0; i < d->ncls && !err; i++)
 		if (cls_used(d->cls[i]))
 			err = class_objects(c, d, d->cls[i]);
-	for (int k = 0; k < 3 && !err; k++) {
+	for (int k = 0; k < NMAPS && !err; k++) {
 		char name[32];
 		snprintf(name, sizeof(name), "%s-any-%s", dname(d), map_suffix[k]);
 		err = recs_map(c, name, k, NULL, &d->any[k]);

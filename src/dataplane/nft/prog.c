@@ -39,6 +39,7 @@ struct nft_set *nft_set_new(const char *name, bool map, const char *type,
 	if (!s)
 		return NULL;
 	s->map = map;
+	s->in_order = true;   /* empty; each element added keeps it true or not */
 	s->name = dup_opt(name, &oom);
 	s->type = dup_opt(type, &oom);
 	s->flags = dup_opt(flags, &oom);
