@@ -280,6 +280,9 @@ if [ "$nbad" = 0 ] && [ "$dbad" = 0 ] && [ "$abad" = 0 ] && [ "$dn" -gt 5 ] && [
   pass "churn-1000-changes-never-open-the-denied-or-close-the-allowed (${secs}s, $dn+$an probes)"
 else
   fail churn-1000-changes "API errors $nbad, denied flow passed $dbad/$dn, allowed flow failed $abad/$an"
+  # what dropped: the drops of the node's table that counted packets
+  ip netns exec "$NODE" nft list table inet netpol 2>/dev/null | grep -E 'drop' |
+    grep -v 'packets 0 ' | sed 's/^\s*/  # /'
 fi
 matrix after-churn
 
