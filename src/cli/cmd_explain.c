@@ -268,9 +268,12 @@ static void kernel_dir(json_t *rules, const struct nft_prog *p, const struct np_
 {
 	const struct nft_rule *found[16];
 	size_t n = nft_prog_attribute(p, ep->pod, egress, v, found, 16);
+	/* a rule: its chain; an element with a counter (an isolated pod's
+	 * drop): its set, and the element as "rule" */
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(rules, json_pack("{s:s,s:s,s:s,s:I,s:I}", "direction",
-			egress ? "egress" : "ingress", "chain", rule_chain(p, found[i]),
+			egress ? "egress" : "ingress", found[i]->set ? "set" : "chain",
+			found[i]->set ? found[i]->set : rule_chain(p, found[i]),
 			"rule", found[i]->text, "packets", (json_int_t)found[i]->packets,
 			"bytes", (json_int_t)found[i]->bytes));
 }
@@ -329,9 +332,11 @@ static void print_kernel_text(json_t *k, const char *from, const char *to)
 	if (!json_is_true(json_object_get(k, "toOnNode")))
 		printf("  ingress of %s: not a pod of this node (no rules)\n", to);
 	json_array_foreach(json_object_get(k, "rules"), i, r)
-		printf("  %-7s %s: packets %lld bytes %lld\n    %s\n",
+		printf("  %-7s %s%s: packets %lld bytes %lld\n    %s\n",
 		       json_string_value(json_object_get(r, "direction")),
-		       json_string_value(json_object_get(r, "chain")),
+		       json_object_get(r, "set") ? "set " : "chain ",
+		       json_string_value(json_object_get(r, "set") ? json_object_get(r, "set")
+								  : json_object_get(r, "chain")),
 		       (long long)json_integer_value(json_object_get(r, "packets")),
 		       (long long)json_integer_value(json_object_get(r, "bytes")),
 		       json_string_value(json_object_get(r, "rule")));

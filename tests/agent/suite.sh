@@ -196,7 +196,7 @@ for src in x/a x/b y/c 203.0.113.7; do for dst in x/a x/b y/c; do for pp in 80/T
 done; done; done
 [ -z "$bad" ] && pass live-explain-agrees-with-offline || fail live-explain-agrees-with-offline "$bad"
 txt=$("$NETPOL" explain --lab "$LAB" --socket "$SOCK" --from y/c --to x/a --port 81/TCP)
-if [[ $txt == *"kernel ("*"in-npa"*"packets "* ]]; then
+if [[ $txt == *"kernel ("*"set in-iso"*"packets "*'"npa" counter comment "x/a ingress isolated by'* ]]; then
   pass live-explain-shows-kernel-counters
 else
   fail live-explain-shows-kernel-counters "$txt"

@@ -12,7 +12,8 @@
  *                                   converge the kernel to it (nft_sync)
  *   nft-ktest verdict CASE SRC DST PORT/PROTO [NS/POD:K=V ...]
  *                                   the engine's answer: allowed/denied
- *   nft-ktest counter TEXT          packets of the rules containing TEXT
+ *   nft-ktest counter TEXT          packets of the rules (and elements with
+ *                                   counters) containing TEXT
  *   nft-ktest serve tcp|udp PORT    answer "ok" to whoever connects
  *   nft-ktest connect tcp|udp IP PORT [SRC]
  *                                   exit 0 when answered within 1s
@@ -215,13 +216,14 @@ static void test_deltas_touch_only_what_changed(void)
 		{"relabel", relabel_client, 0, 0, 0, 0, 0, 0, 1},
 		/* a port of one policy: the one element that says it */
 		{"edit-port", edit_policy_port, 0, 0, 0, 0, 0, 1, 1},
-		/* a pod leaves the node: its dispatch and source entries and chain, the
-		 * class that only it allowed (chain, maps, its pods' entries)
-		 * and the allow chain nobody else uses */
-		{"drop-endpoint", drop_endpoint_web, 0, 0, 3, 0, 4, 0, 6},
-		/* a policy now selects client too: client's chain, its dispatch
-		 * entry, and what it allows (from clients, itself included) */
-		{"isolate", isolate_client, 1, 0, 0, 0, 0, 2, 1},
+		/* a pod leaves the node: its dispatch, source and isolation
+		 * entries, the class that only it allowed (chain, maps, its
+		 * pods' entries) and the allow chain nobody else uses */
+		{"drop-endpoint", drop_endpoint_web, 0, 0, 2, 0, 4, 0, 7},
+		/* a policy now selects client too: its dispatch entry, its
+		 * isolation entry, and what it allows (from clients, itself
+		 * included); no chain */
+		{"isolate", isolate_client, 0, 0, 0, 0, 0, 3, 1},
 	};
 	struct nft_conn *c = conn();
 	struct diag_list d = {0};
@@ -515,6 +517,11 @@ static int cmd_counter(const char *text)
 		for (size_t j = 0; j < p->chains[i]->nrules; j++)
 			if (strstr(p->chains[i]->rules[j].text, text))
 				packets += p->chains[i]->rules[j].packets;
+	/* and the elements with counters (an isolated pod's drop) */
+	for (size_t i = 0; rc == 0 && i < p->nsets; i++)
+		for (size_t j = 0; j < p->sets[i]->nattr; j++)
+			if (strstr(p->sets[i]->attr[j].text, text))
+				packets += p->sets[i]->attr[j].packets;
 	if (rc == 0)
 		printf("%llu\n", (unsigned long long)packets);
 	nft_prog_free(p);

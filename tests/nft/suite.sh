@@ -161,11 +161,11 @@ ip -n "$P-kube-dns" addr del 198.18.0.4/32 dev eth0
 
 # an incremental change: nginx-2 relabelled out of run=nginx
 change=advanced-policy-demo/nginx-2:run=other
-# (its ingress chain's drop no longer names access-nginx, access-nginx's
-# allow of its interface goes, and its address leaves the egress class of
-# run=nginx)
+# (its element of in-iso no longer names access-nginx: deleted and added
+# again; access-nginx's allow of its interface goes; its address leaves the
+# egress class of run=nginx)
 if out=$(in_node "$KTEST" load "$CASE" "$change" 2>&1) &&
-   [[ $out == *"chains +0 ~1 -0, sets +0 -0, elements +0 -2" ]]; then
+   [[ $out == *"chains +0 ~0 -0, sets +0 -0, elements +1 -3" ]]; then
   echo "PASS traffic/relabel-changes-one-chain-and-one-element"
 else
   echo "FAIL traffic/relabel-changes-one-chain-and-one-element: $out"

@@ -193,36 +193,50 @@ TEST(base_chain_dispatches_through_verdict_maps_and_fails_closed)
 	CHECK(rule_with(c.prog, "forward", "iifname \"np*\" counter drop"));
 	CHECK(rule_with(c.prog, "pod-ingress", "oifname vmap @ep-ingress"));
 	CHECK(rule_with(c.prog, "pod-ingress", "oifname \"np*\" counter drop"));
-	/* isolated for ingress: its chain; not isolated: straight through */
-	CHECK(has_elem(nft_prog_set(c.prog, "ep-ingress"), "\"npweb\" : goto in-npweb"));
+	/* isolated for ingress: the shared isolated chain; not isolated:
+	 * straight through; no chain per endpoint */
+	CHECK(has_elem(nft_prog_set(c.prog, "ep-ingress"), "\"npweb\" : goto in/isolated"));
 	CHECK(has_elem(nft_prog_set(c.prog, "ep-ingress"), "\"npclient\" : accept"));
 	CHECK(has_elem(nft_prog_set(c.prog, "ep-egress"), "\"npweb\" : goto pod-ingress"));
-	CHECK(!nft_prog_chain(c.prog, "in-npclient"));
-	CHECK(!nft_prog_chain(c.prog, "eg-npweb"));
+	for (size_t i = 0; i < c.prog->nchains; i++)
+		CHECK(strncmp(c.prog->chains[i]->name, "in-", 3) != 0 &&
+		      strncmp(c.prog->chains[i]->name, "eg-", 3) != 0);
 	nft_case_clear(&c);
 }
 
-/* An isolated endpoint's chain: the peer's class (whose maps send what
- * the endpoint allows of it to the allow's own chain), the allows of
- * rules without peers, then the drop that names the isolating policies. */
-TEST(endpoint_chain_classifies_the_peer_then_drops_with_its_id)
+/* An isolated pod's traffic: the peer's class (whose maps send what the
+ * endpoint allows of it to the allow's own chain), the allows of rules
+ * without peers, then the drop, counted on the pod's element of in-iso
+ * whose comment names the isolating policies. */
+TEST(isolated_chain_classifies_the_peer_then_drops_on_the_pods_counted_element)
 {
 	struct nft_case c;
 	CHECK(load(two_pods_one_policy, &c));
-	const struct nft_chain *ep = nft_prog_chain(c.prog, "in-npweb");
-	CHECK(ep && ep->nrules == 3);
-	CHECK_STR(ep->comment, "pod default/web ingress");
+	const struct nft_chain *ep = nft_prog_chain(c.prog, "in/isolated");
+	CHECK(ep && ep->nrules == 4);
+	CHECK_STR(ep->comment, "an isolated pod's ingress");
 	CHECK_STR(ep->rules[0].text, "jump in/classify");
 	CHECK_STR(ep->rules[1].text, "jump in/any");
-	for (int i = 0; i < 2; i++)
+	CHECK_STR(ep->rules[2].text, "oifname @in-iso drop");
+	CHECK_STR(ep->rules[3].text, "counter drop comment \"isolated\"");
+	for (int i = 0; i < 4; i++)
 		CHECK_INT(ep->rules[i].role, NFT_ROLE_INFRA);
-	CHECK_STR(ep->rules[2].text, "counter drop comment \"default/web ingress isolated by "
-				     "web-from-clients\"");
-	CHECK_INT(ep->rules[2].role, NFT_ROLE_ISOLATED);
-	CHECK_INT(ep->rules[2].npolicies, 1);
-	CHECK_STR(ep->rules[2].policies[0], "default/web-from-clients");
-	CHECK_STR(ep->rules[2].pod, "default/web");
-	CHECK(!ep->rules[2].egress);
+	const struct nft_set *iso = nft_prog_set(c.prog, "in-iso");
+	CHECK(iso && !iso->map && iso->counter);
+	CHECK_STR(iso->type, "ifname");
+	CHECK_INT(iso->nelems, 1);
+	CHECK_STR(iso->elems[0], "\"npweb\" counter comment \"default/web ingress isolated by "
+				 "web-from-clients\"");
+	CHECK_INT(iso->nattr, 1);
+	const struct nft_rule *drop = &iso->attr[0];
+	CHECK_STR(drop->text, iso->elems[0]);
+	CHECK_STR(drop->set, "in-iso");
+	CHECK_INT(drop->role, NFT_ROLE_ISOLATED);
+	CHECK_INT(drop->npolicies, 1);
+	CHECK_STR(drop->policies[0], "default/web-from-clients");
+	CHECK_STR(drop->pod, "default/web");
+	CHECK(!drop->egress);
+	CHECK_INT(nft_prog_set(c.prog, "eg-iso")->nelems, 0);
 	/* the allows of rules without peers: one chain for every endpoint,
 	 * with no lookup while their maps are empty */
 	const struct nft_chain *any = nft_prog_chain(c.prog, "in/any");
@@ -324,10 +338,11 @@ TEST(egress_rules_go_on_to_the_destination_ingress_instead_of_accepting)
 	const struct nft_set *m = nft_prog_set(c.prog, "eg-any-p");
 	CHECK(m && m->nelems == 1);
 	CHECK_STR(m->elems[0], "\"npa\" . udp . 53 : goto eg/default/out/r0/pany/q0");
-	CHECK(rule_with(c.prog, "eg-npa", "jump eg/any"));
+	CHECK(rule_with(c.prog, "eg/isolated", "jump eg/any"));
 	CHECK(rule_with(c.prog, "eg/any", "iifname . meta l4proto . th dport vmap @eg-any-p"));
-	CHECK(rule_with(c.prog, "eg-npa", "counter drop comment \"default/a egress isolated by out\""));
-	CHECK(has_elem(nft_prog_set(c.prog, "ep-egress"), "\"npa\" : goto eg-npa"));
+	CHECK(has_elem(nft_prog_set(c.prog, "eg-iso"),
+		       "\"npa\" counter comment \"default/a egress isolated by out\""));
+	CHECK(has_elem(nft_prog_set(c.prog, "ep-egress"), "\"npa\" : goto eg/isolated"));
 	/* no egress allow accepts */
 	for (size_t i = 0; i < c.prog->nchains; i++)
 		for (size_t j = 0; j < c.prog->chains[i]->nrules; j++) {
@@ -369,7 +384,7 @@ TEST(two_policies_naming_the_same_peer_give_one_class)
 	CHECK_STR(a->elems[1], "\"npb\" : goto in/default/pb/r0/p0/qany");
 	struct nft_counts n;
 	nft_prog_count(c.prog, &n);
-	CHECK_INT(n.sets, 2);        /* ep-src4, ep-src6: the anti-spoof check */
+	CHECK_INT(n.sets, 4);        /* ep-src4/6 (anti-spoof), in-iso, eg-iso */
 	CHECK_INT(n.maps, 18 + 4);   /* the fixed ones, and the class's four, once */
 	nft_case_clear(&c);
 }
@@ -661,7 +676,10 @@ TEST(attribution_finds_the_allow_rule_or_the_isolation_drop)
 	verdict_clear(&v);
 	CHECK_INT(n, 1);
 	CHECK_INT(out[0]->role, NFT_ROLE_ISOLATED);
-	CHECK(out[0] == rule_with(c.prog, "in-npweb", "isolated by web-from-clients"));
+	const struct nft_set *iso = nft_prog_set(c.prog, "in-iso");
+	CHECK(iso && iso->nattr == 1 && out[0] == &iso->attr[0]);
+	CHECK_STR(out[0]->set, "in-iso");
+	CHECK(strstr(out[0]->text, "isolated by web-from-clients"));
 	nft_case_clear(&c);
 }
 
@@ -727,17 +745,42 @@ TEST(counters_read_back_are_copied_to_the_compiled_rules)
 	struct nft_prog *k = NULL;
 	CHECK_INT(nft_prog_parse(text, &k, NULL), 0);
 	free(text);
-	struct nft_rule *drop = (struct nft_rule *)rule_with(k, "in-npweb", "isolated by");
-	CHECK(drop);
-	drop->packets = 7;
-	drop->bytes = 700;
+	/* a listed element carries its counter's values: parsed aside */
+	const struct nft_set *kiso = nft_prog_set(k, "in-iso");
+	CHECK(kiso && kiso->nattr == 0);   /* our own text has no values */
+	nft_prog_free(k);
+	k = NULL;
+	text = nft_prog_text(c.prog);
+	char *listed = NULL, *at = strstr(text, "\"npweb\" counter comment");
+	CHECK(at && asprintf(&listed, "%.*s\"npweb\" counter packets 7 bytes 700 comment%s",
+			     (int)(at - text), text, at + strlen("\"npweb\" counter comment")) > 0);
+	free(text);
+	/* and a rule's counter (the first such drop listed: eg/isolated's) */
+	char *listed2 = NULL;
+	at = strstr(listed, "jump in/classify");
+	CHECK(at && asprintf(&listed2, "%.*scounter packets 3 bytes 300 drop comment \"isolated\"%s",
+			     (int)(strstr(listed, "counter drop comment \"isolated\"") - listed), listed,
+			     strstr(listed, "counter drop comment \"isolated\"") +
+				     strlen("counter drop comment \"isolated\"")) > 0);
+	free(listed);
+	CHECK_INT(nft_prog_parse(listed2, &k, NULL), 0);
+	free(listed2);
+	kiso = nft_prog_set(k, "in-iso");
+	CHECK(kiso && kiso->nattr == 1 && kiso->attr[0].packets == 7);
+	CHECK_STR(kiso->elems[0], "\"npweb\" counter comment \"default/web ingress isolated by "
+				  "web-from-clients\"");
 	struct nft_counts n;
 	nft_prog_count(c.prog, &n);
-	CHECK_INT(nft_prog_copy_counters(c.prog, k), n.rules);
+	CHECK_INT(nft_prog_copy_counters(c.prog, k), n.rules + 1);
 	nft_prog_free(k);
-	const struct nft_rule *r = rule_with(c.prog, "in-npweb", "isolated by");
-	CHECK(r && r->packets == 7 && r->bytes == 700 && r->role == NFT_ROLE_ISOLATED);
-	r = rule_with(c.prog, "in-npweb", "jump in/classify");
+	const struct nft_set *iso = nft_prog_set(c.prog, "in-iso");
+	const struct nft_rule *r = &iso->attr[0];
+	CHECK(r->packets == 7 && r->bytes == 700 && r->role == NFT_ROLE_ISOLATED);
+	r = rule_with(c.prog, "eg/isolated", "drop comment \"isolated\"");
+	CHECK(r && r->packets == 3 && r->bytes == 300);
+	r = rule_with(c.prog, "in/isolated", "drop comment \"isolated\"");
+	CHECK(r && r->packets == 0);
+	r = rule_with(c.prog, "in/isolated", "jump in/classify");
 	CHECK(r && r->packets == 0 && r->bytes == 0);
 	nft_case_clear(&c);
 }
@@ -801,7 +844,10 @@ TEST(delta_from_nothing_declares_before_it_references)
 	CHECK(strstr(t, "\nadd map inet netpol in-pod4 { type ipv4_addr : verdict; }\n"));
 	CHECK(strstr(t, "\nadd rule inet netpol in/classify ip saddr vmap @in-pod4\n"));
 	CHECK(strstr(t, "\nadd element inet netpol ep-ingress { \"npclient\" : accept, "
-			"\"npweb\" : goto in-npweb }\n"));
+			"\"npweb\" : goto in/isolated }\n"));
+	CHECK(strstr(t, "\nadd set inet netpol in-iso { type ifname; counter; }\n"));
+	CHECK(strstr(t, "\nadd element inet netpol in-iso { \"npweb\" counter comment "
+			"\"default/web ingress isolated by web-from-clients\" }\n"));
 	const char *cls = goto_target(nft_prog_set(c.prog, "in-pod4")->elems[0]);
 	char *want = NULL;
 	CHECK(asprintf(&want, "\nadd element inet netpol in-pod4 { 10.0.0.11 : goto %s, "
@@ -998,12 +1044,12 @@ TEST(delta_of_a_changed_map_entry_deletes_and_adds_its_key)
 	CHECK_INT(nft_case_recompile(&c, NULL), 0);
 	CHECK_INT(nft_delta_compute(before, c.prog, &d), 0);
 	nft_prog_free(before);
-	CHECK(strstr(d->text, "add chain inet netpol in-npclient { comment \"pod default/client ingress\"; }\n"));
 	CHECK(strstr(d->text, "delete element inet netpol ep-ingress { \"npclient\" }\n"
-			      "add element inet netpol ep-ingress { \"npclient\" : goto in-npclient }\n"));
-	/* the new chain exists before the map entry points at it */
-	CHECK(strstr(d->text, "add chain") < strstr(d->text, "add element inet netpol ep-ingress"));
-	CHECK_INT(d->chains_added, 1);
+			      "add element inet netpol ep-ingress { \"npclient\" : goto in/isolated }\n"));
+	CHECK(strstr(d->text, "add element inet netpol in-iso { \"npclient\" counter comment "
+			      "\"default/client ingress isolated by web-from-clients\" }\n"));
+	/* no chain per pod: nothing added, nothing refilled */
+	CHECK_INT(d->chains_added, 0);
 	CHECK_INT(d->chains_refilled, 0);
 	nft_delta_free(d);
 	nft_case_clear(&c);
@@ -1033,15 +1079,14 @@ TEST(delta_deletes_what_is_gone_after_everything_that_used_it)
 			  "delete element inet netpol ep-egress { \"npweb\" }\n"
 			  "delete element inet netpol ep-ingress { \"npweb\" }\n"
 			  "delete element inet netpol ep-src4 { \"npweb\" . 10.0.0.10 }\n"
+			  "delete element inet netpol in-iso { \"npweb\" }\n"
 			  "delete element inet netpol in-pod4 { 10.0.0.11, 10.0.0.12 }\n"
-			  "flush chain inet netpol in-npweb\n"
 			  "flush chain inet netpol in/%s\n"
 			  "flush chain inet netpol in/default/web-from-clients/r0/p0/q0\n"
 			  "delete map inet netpol in-%s-a\n"
 			  "delete map inet netpol in-%s-p\n"
 			  "delete map inet netpol in-%s-r\n"
 			  "delete map inet netpol in-%s-t\n"
-			  "delete chain inet netpol in-npweb\n"
 			  "delete chain inet netpol in/%s\n"
 			  "delete chain inet netpol in/default/web-from-clients/r0/p0/q0\n",
 			  hex, hex, hex, hex, hex, hex);
@@ -1052,7 +1097,7 @@ TEST(delta_deletes_what_is_gone_after_everything_that_used_it)
 		printf("  got:\n%s  want:\n%s", d->text, want);
 	free(want);
 	CHECK(ok);
-	CHECK_INT(d->chains_deleted, 3);
+	CHECK_INT(d->chains_deleted, 2);
 	CHECK_INT(d->sets_deleted, 4);
 	nft_delta_free(d);
 	nft_case_clear(&c);
@@ -1067,7 +1112,7 @@ TEST(delta_with_a_changed_declaration_replaces_the_table_in_one_go)
 	struct nft_prog *old = NULL;
 	CHECK_INT(nft_prog_parse(text, &old, NULL), 0);
 	free(text);
-	struct nft_chain *ch = (struct nft_chain *)nft_prog_chain(old, "in-npweb");
+	struct nft_chain *ch = (struct nft_chain *)nft_prog_chain(old, "in/isolated");
 	free(ch->comment);
 	ch->comment = strdup("an older wording");
 	CHECK_INT(nft_delta_compute(old, c.prog, &d), 0);

@@ -1308,26 +1308,50 @@ static const char *map_type(int kind)
 						   : "ifname : verdict";
 }
 
-static void proto_text(char *buf, size_t len, uint8_t proto)
+/* Appends s at *p (bounded by end); false when it does not fit. */
+static bool put(char **p, const char *end, const char *s)
 {
-	snprintf(buf, len, "%s", proto == 6 ? "tcp" : proto == 17 ? "udp" : "sctp");
+	size_t n = strlen(s);
+	if ((size_t)(end - *p) <= n)
+		return false;
+	memcpy(*p, s, n);
+	*p += n;
+	return true;
 }
 
+static bool put_u(char **p, const char *end, unsigned v)
+{
+	char tmp[12];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	if (end - *p <= n)
+		return false;
+	while (n)
+		*(*p)++ = tmp[--n];
+	return true;
+}
+
+/* An element's text, put together by hand: the formatting of elements is
+ * most of what a change costs when big maps are rebuilt. */
 static char *rec_text(const struct rec *r)
 {
-	char p[8], *s;
-	int rc;
-	proto_text(p, sizeof(p), r->proto);
-	if (r->kind == MK_ANY)
-		rc = asprintf(&s, "\"%s\" : goto %s", r->ifname, r->target);
-	else if (r->kind == MK_PROTO)
-		rc = asprintf(&s, "\"%s\" . %s : goto %s", r->ifname, p, r->target);
-	else if (r->hi > r->lo)
-		rc = asprintf(&s, "\"%s\" . %s . %u-%u : goto %s", r->ifname, p, r->lo, r->hi,
-			      r->target);
-	else
-		rc = asprintf(&s, "\"%s\" . %s . %u : goto %s", r->ifname, p, r->lo, r->target);
-	return rc < 0 ? NULL : s;
+	char buf[512], *p = buf, *end = buf + sizeof(buf) - 1;
+	const char *proto = r->proto == 6 ? "tcp" : r->proto == 17 ? "udp" : "sctp";
+	bool ok = put(&p, end, "\"") && put(&p, end, r->ifname) && put(&p, end, "\"");
+	if (ok && r->kind != MK_ANY)
+		ok = put(&p, end, " . ") && put(&p, end, proto);
+	if (ok && (r->kind == MK_PORT || r->kind == MK_RANGE)) {
+		ok = put(&p, end, " . ") && put_u(&p, end, r->lo);
+		if (ok && r->hi > r->lo)
+			ok = put(&p, end, "-") && put_u(&p, end, r->hi);
+	}
+	ok = ok && put(&p, end, " : goto ") && put(&p, end, r->target);
+	if (!ok)
+		return NULL;
+	*p = '\0';
+	return strndup(buf, (size_t)(p - buf));
 }
 
 /* A map of records, shared with the last program when they are the same. */
@@ -1567,7 +1591,12 @@ static int pod_map(struct cc *c, struct cdir *d, int family)
 				snprintf(buf, sizeof(buf), "%s", t);
 				free(t);
 			}
-			if (asprintf(&e, "%s : goto %s", buf, v[i].cls->name) < 0)
+			char tb[128], *tp = tb;
+			if (!put(&tp, tb + sizeof(tb) - 1, buf) || !put(&tp, tb + sizeof(tb) - 1, " : goto ") ||
+			    !put(&tp, tb + sizeof(tb) - 1, v[i].cls->name))
+				goto cleanup;
+			*tp = '\0';
+			if (!(e = strndup(tb, (size_t)(tp - tb))))
 				goto cleanup;
 		}
 		if ((err = nft_set_add_elem(s, e)) < 0)
@@ -1711,63 +1740,144 @@ static int attach_policies(struct nft_rule *r, const struct np_policy **pols, si
 	return 0;
 }
 
-/* in-IF / eg-IF: the peer's class decides (a class allows go straight to
- * their allow chains), then the allows of rules without peers, then the
- * drop that says which policies isolate the pod. */
-static int endpoint_chain(struct cc *c, const struct cdir *d, const struct nft_endpoint *ep,
-			  const struct np_policy **iso, size_t niso)
+/* The isolating policies of every endpoint and direction. */
+struct episo {
+	const struct np_policy **iso[2];
+	size_t niso[2];
+};
+
+/* in-iso / eg-iso: the isolated endpoints, each element with its own
+ * counter and the comment that says which policies isolate the pod (the
+ * drop of in/isolated counts there: no chain per endpoint for the kernel
+ * to validate on every change). */
+static int iso_set(struct cc *c, const struct cdir *d, const struct nft_endpoint *eps,
+		   struct episo *ei, size_t n)
 {
-	char name[32], text[200], *pid = NULL, *comment = NULL, *why = NULL, *cm = NULL;
-	struct nft_chain *ch;
-	struct nft_rule *r;
+	int dir = d->egress ? 1 : 0, err;
+	char name[32];
 	struct sb *sig = &c->sig;
-	int err = -ENOMEM;
-	snprintf(name, sizeof(name), "%s-%s", dname(d), ep->ifname);
+	snprintf(name, sizeof(name), "%s-iso", dname(d));
 	sig->len = 0;
-	sb_add(sig, ns_or_default(ep->pod->meta.namespace));
-	sb_add(sig, "/");
-	sb_add(sig, ep->pod->meta.name);
-	for (size_t i = 0; i < niso; i++) {
-		sb_add(sig, "\n");
-		sb_add(sig, iso[i]->meta.name);
+	for (size_t i = 0; i < n; i++) {
+		if (!ei[i].niso[dir])
+			continue;
+		sb_add(sig, eps[i].ifname);
+		sb_addn(sig, "", 1);
+		sb_add(sig, ns_or_default(eps[i].pod->meta.namespace));
+		sb_add(sig, "/");
+		sb_add(sig, eps[i].pod->meta.name);
+		for (size_t k = 0; k < ei[i].niso[dir]; k++) {
+			sb_addn(sig, "", 1);
+			sb_add(sig, ei[i].iso[dir][k]->meta.name);
+		}
+		sb_addn(sig, "\n", 1);
 	}
 	if (sig->oom)
 		return -ENOMEM;
-	if (c->memo && incr_chain_reuse(c, name, sig->s, sig->len))
+	if (c->memo && incr_set_reuse(c, name, sig->s ? sig->s : "", sig->len))
 		return 0;
-	if (!(pid = pod_id(ep->pod)) ||
-	    asprintf(&comment, "pod %s %s", pid, d->egress ? "egress" : "ingress") < 0) {
-		comment = NULL;
-		goto cleanup;
+	/* the last set: an endpoint whose pod and isolating policies are the
+	 * same keeps its element's text (the comments are most of the work) */
+	const void *lsig;
+	size_t llen, at = 0;
+	const struct nft_set *last = c->memo ? incr_set_last(c, name, &lsig, &llen) : NULL;
+	struct nft_set *s = nft_set_new(name, false, "ifname", NULL, NULL);
+	if (!s)
+		return -ENOMEM;
+	s->counter = true;
+	if ((err = nft_prog_add_set(c->p, s)) < 0)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		if (!ei[i].niso[dir])
+			continue;
+		char *pid = pod_id(eps[i].pod), *why = NULL, *cm = NULL, *e = NULL;
+		struct nft_rule *r;
+		size_t il = strlen(eps[i].ifname);
+		/* the last set's element of this interface, if any (both in order) */
+		const struct nft_rule *prev = NULL;
+		while (last && at < last->nattr) {
+			const char *t = last->attr[at].text;
+			int cmp = nft_elem_ncmp(t + 1, strcspn(t + 1, "\""), eps[i].ifname, il);
+			if (cmp < 0) {
+				at++;
+				continue;
+			}
+			if (cmp == 0)
+				prev = &last->attr[at];
+			break;
+		}
+		if (prev && pid && prev->pod && strcmp(prev->pod, pid) == 0 &&
+		    prev->npolicies == ei[i].niso[dir]) {
+			for (size_t k = 0; prev && k < prev->npolicies; k++) {
+				const struct np_policy *pol = ei[i].iso[dir][k];
+				const char *ns = ns_or_default(pol->meta.namespace), *pn = prev->policies[k];
+				size_t nl = strlen(ns);
+				if (strncmp(pn, ns, nl) != 0 || pn[nl] != '/' || strcmp(pn + nl + 1, pol->meta.name))
+					prev = NULL;
+			}
+		} else {
+			prev = NULL;
+		}
+		err = -ENOMEM;
+		if (pid && prev)
+			e = strdup(prev->text);
+		else if (pid && (why = isolated_comment(pid, d->egress, ei[i].iso[dir], ei[i].niso[dir])) &&
+			 (cm = nft_comment(why)) &&
+			 asprintf(&e, "\"%s\" counter comment \"%s\"", eps[i].ifname, cm) < 0)
+			e = NULL;
+		if (e && (r = nft_set_add_attr(s, e))) {
+			r->role = NFT_ROLE_ISOLATED;
+			r->egress = d->egress;
+			if ((err = attach_policies(r, ei[i].iso[dir], ei[i].niso[dir])) == 0 &&
+			    !(r->pod = strdup(pid)))
+				err = -ENOMEM;
+			if (!err) {
+				err = nft_set_add_elem(s, e);
+				e = NULL;
+			}
+		}
+		free(pid);
+		free(why);
+		free(cm);
+		free(e);
+		if (err < 0)
+			return err;
 	}
-	if (!(ch = nft_chain_new(name, NULL, comment)) || (err = nft_prog_add_chain(c->p, ch)) < 0)
-		goto cleanup;
-	if ((err = smap_put(&c->chains, ch->name, ch)) < 0)
-		goto cleanup;
+	nft_set_finish(s);
+	return c->memo ? incr_set_keep(c, name, sig->s ? sig->s : "", sig->len, s) : 0;
+}
+
+/* in/isolated: where an isolated pod's traffic goes. The peer's class
+ * decides (a class's allows go straight to their allow chains), then the
+ * allows of rules without peers, then the drop, counted on the pod's
+ * element of in-iso. */
+static int isolated_chain(struct cc *c, const struct cdir *d)
+{
+	const char *key = d->egress ? "iifname" : "oifname";
+	char name[32], text[160];
+	struct nft_chain *ch;
+	int err;
+	snprintf(name, sizeof(name), "%s/isolated", dname(d));
+	if (c->memo && incr_chain_reuse(c, name, key, strlen(key)))
+		return 0;
+	if (!(ch = nft_chain_new(name, NULL, d->egress ? "an isolated pod's egress"
+						     : "an isolated pod's ingress")))
+		return -ENOMEM;
+	if ((err = nft_prog_add_chain(c->p, ch)) < 0 || (err = smap_put(&c->chains, ch->name, ch)) < 0)
+		return err;
 	snprintf(text, sizeof(text), "jump %s/classify", dname(d));
 	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
-		goto cleanup;
+		return err;
 	snprintf(text, sizeof(text), "jump %s/any", dname(d));
 	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
-		goto cleanup;
-	err = -ENOMEM;
-	if (!(why = isolated_comment(pid, d->egress, iso, niso)) || !(cm = nft_comment(why)) ||
-	    snprintf(text, sizeof(text), "counter drop comment \"%s\"", cm) < 0)
-		goto cleanup;
-	if ((err = add_rule(ch, text, NFT_ROLE_ISOLATED, &r)) < 0 ||
-	    (err = attach_policies(r, iso, niso)) < 0)
-		goto cleanup;
-	err = -ENOMEM;
-	if (!(r->pod = strdup(pid)))
-		goto cleanup;
-	r->egress = d->egress;
-	err = c->memo ? incr_chain_keep(c, name, sig->s, sig->len, ch) : 0;
-cleanup:
-	free(pid);
-	free(comment);
-	free(why);
-	free(cm);
-	return err;
+		return err;
+	snprintf(text, sizeof(text), "%s @%s-iso drop", key, dname(d));
+	if ((err = add_rule(ch, text, NFT_ROLE_INFRA, NULL)) < 0)
+		return err;
+	/* never reached while the dispatch and in-iso agree (one transaction) */
+	if ((err = add_rule(ch, "counter drop comment \"isolated\"", NFT_ROLE_INFRA, NULL)) < 0)
+		return err;
+	return c->memo ? incr_chain_keep(c, ch->name, key, strlen(key), ch) : 0;
 }
 
 static int map_elem(struct nft_set *m, const char *ifname, const char *verdict)
@@ -1805,8 +1915,8 @@ static int verdict_maps(struct cc *c, const struct nft_endpoint *eps, const unsi
 			return err;
 		for (size_t i = 0; i < n; i++) {
 			if (isolated[i] & (1u << dir))
-				snprintf(verdict, sizeof(verdict), "goto %s-%s", egress ? "eg" : "in",
-					 eps[i].ifname);
+				snprintf(verdict, sizeof(verdict), "goto %s/isolated",
+					 egress ? "eg" : "in");
 			else
 				snprintf(verdict, sizeof(verdict), "%s",
 					 egress ? "goto " INGRESS_STAGE : "accept");
@@ -1950,12 +2060,6 @@ static int ep_qcmp(const void *a, const void *b)
 			    ((const struct nft_endpoint *)b)->ifname);
 }
 
-/* The isolating policies of every endpoint and direction. */
-struct episo {
-	const struct np_policy **iso[2];
-	size_t niso[2];
-};
-
 static int direction(struct cc *c, struct cdir *d, const struct nft_endpoint *eps,
 		     struct episo *ei, size_t n)
 {
@@ -1994,9 +2098,10 @@ static int direction(struct cc *c, struct cdir *d, const struct nft_endpoint *ep
 		err = classify_chain(c, d);
 	if (!err)
 		err = any_chain(c, d);
-	for (size_t i = 0; i < n && !err; i++)
-		if (ei[i].niso[dir])
-			err = endpoint_chain(c, d, &eps[i], ei[i].iso[dir], ei[i].niso[dir]);
+	if (!err)
+		err = iso_set(c, d, eps, ei, n);
+	if (!err)
+		err = isolated_chain(c, d);
 	return err;
 }
 
@@ -2119,16 +2224,14 @@ size_t nft_prog_attribute(const struct nft_prog *p, const struct np_pod *pod, bo
 		return n;
 	}
 	char *want = pod_id(pod);
+	const struct nft_set *iso = nft_prog_set(p, egress ? "eg-iso" : "in-iso");
 	if (!want)
 		return 0;
-	for (size_t i = 0; i < p->nchains && n < max; i++) {
-		const struct nft_chain *ch = p->chains[i];
-		for (size_t j = 0; j < ch->nrules && n < max; j++) {
-			const struct nft_rule *r = &ch->rules[j];
-			if (r->role == NFT_ROLE_ISOLATED && r->egress == egress &&
-			    strcmp(r->pod, want) == 0)
-				out[n++] = r;
-		}
+	for (size_t i = 0; iso && i < iso->nattr && n < max; i++) {
+		const struct nft_rule *r = &iso->attr[i];
+		if (r->role == NFT_ROLE_ISOLATED && r->egress == egress && r->pod &&
+		    strcmp(r->pod, want) == 0)
+			out[n++] = r;
 	}
 	free(want);
 	return n;

@@ -28,7 +28,8 @@ struct dctx {
 static bool same_decl_set(const struct nft_set *a, const struct nft_set *b)
 {
 	return a->map == b->map && nft_str_eq(a->type, b->type) &&
-	       nft_str_eq(a->flags, b->flags) && nft_str_eq(a->comment, b->comment);
+	       nft_str_eq(a->flags, b->flags) && nft_str_eq(a->comment, b->comment) &&
+	       a->counter == b->counter;
 }
 
 static bool same_decl_chain(const struct nft_chain *a, const struct nft_chain *b)
@@ -148,6 +149,15 @@ static bool same_elems(const struct nft_set *a, const struct nft_set *b)
 	return true;
 }
 
+/* An element's key: its text up to the first attribute (" counter",
+ * " comment"); deleting takes the key alone. */
+static size_t set_key_len(const char *e)
+{
+	const char *c = strstr(e, " counter"), *m = strstr(e, " comment ");
+	const char *end = c && (!m || c < m) ? c : m;
+	return end ? (size_t)(end - e) : strlen(e);
+}
+
 static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *s)
 {
 	size_t i = 0, j = 0, nadd = 0, ndel = 0;
@@ -172,13 +182,33 @@ static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struc
 		else
 			i++, j++;
 	}
-	elem_cmd(x, "delete", s->name, del, ndel);
-	elem_cmd(x, "add", s->name, add, nadd);
-	x->d->elems_added += nadd;
-	x->d->elems_deleted += ndel;
+	int err = 0;
+	/* elements with attributes are deleted by their key (copies, marked) */
+	bool *copy = calloc(ndel + 1, sizeof(*copy));
+	if (!copy)
+		err = -ENOMEM;
+	for (size_t k = 0; !err && k < ndel; k++) {
+		size_t kl = set_key_len(del[k]);
+		if (!del[k][kl])
+			continue;
+		if (!(del[k] = strndup(del[k], kl)))
+			err = -ENOMEM;
+		else
+			copy[k] = true;
+	}
+	if (!err) {
+		elem_cmd(x, "delete", s->name, del, ndel);
+		elem_cmd(x, "add", s->name, add, nadd);
+		x->d->elems_added += nadd;
+		x->d->elems_deleted += ndel;
+	}
+	for (size_t k = 0; copy && k < ndel; k++)
+		if (copy[k])
+			free(del[k]);
+	free(copy);
 	free(add);
 	free(del);
-	return 0;
+	return err;
 }
 
 struct kv {

@@ -78,6 +78,9 @@ struct nft_rule {
 	int *ports;          /* ALLOW: indexes of the ports matched here; */
 	size_t nports;       /* none: the rule has no ports (all match) */
 	int family;          /* AF_INET, AF_INET6; 0 for both */
+	/* An element's record (nft_set.attr) rather than a rule: the set's
+	 * name (the text is the element's); NULL for a rule. */
+	char *set;
 	/* Counters, when read from the kernel. */
 	uint64_t packets, bytes;
 };
@@ -106,6 +109,14 @@ struct nft_set {
 	/* Owners beyond the first (the incremental compiler shares unchanged
 	 * sets between the programs it makes); nft_set_free drops one. */
 	unsigned refs;
+	/* A counter on every element ("counter" in the declaration; the
+	 * elements' texts then say "counter", without the values). */
+	bool counter;
+	/* Records of elements that a verdict is attributed to (the text is
+	 * the element's, as in elems): the compiler fills attribution, a
+	 * parsed set the counters. */
+	struct nft_rule *attr;
+	size_t nattr, attrcap;
 };
 
 /* The whole of table inet <table>. Sets and chains are sorted by name. */
@@ -200,7 +211,8 @@ size_t nft_prog_attribute(const struct nft_prog *p, const struct np_pod *pod, bo
 
 /* Copies the counters of src's rules (a program read from the kernel) to
  * the rules of dst (a compiled one, with attribution) that have the same
- * chain and text. Returns how many rules got counters. */
+ * chain and text, and those of element records with the same set and
+ * text. Returns how many rules and records got counters. */
 size_t nft_prog_copy_counters(struct nft_prog *dst, const struct nft_prog *src);
 
 /* ---- deltas -------------------------------------------------------------------- */

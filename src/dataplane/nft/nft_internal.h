@@ -69,6 +69,9 @@ void nft_set_free(struct nft_set *s);
 int nft_set_add_elem(struct nft_set *s, char *elem);
 /* Sorts and removes duplicates. */
 void nft_set_finish(struct nft_set *s);
+/* A record for an element of s (text copied); NULL when out of memory.
+ * The pointer is good until the next record is added. */
+struct nft_rule *nft_set_add_attr(struct nft_set *s, const char *text);
 
 struct nft_chain *nft_chain_new(const char *name, const char *hook, const char *comment);
 void nft_chain_free(struct nft_chain *c);

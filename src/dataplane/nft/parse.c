@@ -178,7 +178,22 @@ static int split_elems(struct nft_set *s, char *text)
 			start[--l] = '\0';
 		if (*start && !text_ok(start))
 			return -EINVAL;
-		int err = *start ? nft_set_add_elem(s, strdup(start)) : 0;
+		int err = 0;
+		if (*start && strstr(start, " counter packets ")) {
+			/* an element's counter: kept aside, the text as we write it */
+			uint64_t pk = 0, by = 0;
+			char *canon = nft_rule_normalise(start, &pk, &by);
+			struct nft_rule *r = canon ? nft_set_add_attr(s, canon) : NULL;
+			if (r) {
+				r->packets = pk;
+				r->bytes = by;
+			}
+			err = r ? nft_set_add_elem(s, canon) : -ENOMEM;
+			if (!r)
+				free(canon);
+		} else if (*start) {
+			err = nft_set_add_elem(s, strdup(start));
+		}
 		if (err < 0 || last)
 			return err;
 		start = q + 1;
@@ -189,6 +204,7 @@ static int split_elems(struct nft_set *s, char *text)
 
 struct set_decl {
 	char *type, *flags, *comment;
+	bool counter;
 };
 
 /* The declaration lines of a set, up to its elements or its end; *line
@@ -199,6 +215,11 @@ static int read_set_decl(struct pctx *c, struct set_decl *d, char **line)
 		char *l = *line, **slot = NULL, *val = NULL;
 		if (!strcmp(l, "}") || starts(l, "elements = "))
 			return d->type ? 0 : perr(c, "set without a type", l);
+		if (!strcmp(l, "counter") && !d->counter) {
+			d->counter = true;
+			free(l);
+			continue;
+		}
 		if (starts(l, "type "))
 			slot = &d->type, val = strdup(l + 5);
 		else if (starts(l, "flags "))
@@ -228,6 +249,7 @@ static int read_set(struct pctx *c, const char *name, bool map)
 	if (!(s = nft_set_new(name, map, d.type, d.flags, NULL)) ||
 	    (d.comment && !(s->comment = strdup(d.comment))))
 		goto cleanup;
+	s->counter = d.counter;
 	err = 0;
 	if (starts(line, "elements = ")) {
 		if (!(elems = braced(c, line)))

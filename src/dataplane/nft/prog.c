@@ -62,6 +62,9 @@ void nft_set_free(struct nft_set *s)
 	for (size_t i = 0; i < s->nelems; i++)
 		free(s->elems[i]);
 	free(s->elems);
+	for (size_t i = 0; i < s->nattr; i++)
+		nft_rule_clear(&s->attr[i]);
+	free(s->attr);
 	free(s->name);
 	free(s->type);
 	free(s->flags);
@@ -101,6 +104,24 @@ void nft_set_finish(struct nft_set *s)
 	s->in_order = true;   /* a shared set is finished once */
 }
 
+struct nft_rule *nft_set_add_attr(struct nft_set *s, const char *text)
+{
+	struct nft_rule *v = grow(s->attr, &s->attrcap, s->nattr + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	s->attr = v;
+	v = &s->attr[s->nattr];
+	memset(v, 0, sizeof(*v));
+	v->rule = v->peer = -1;
+	if (!(v->text = strdup(text)) || !(v->set = strdup(s->name))) {
+		free(v->text);
+		free(v->set);
+		return NULL;
+	}
+	s->nattr++;
+	return v;
+}
+
 /* ---- chains and rules ------------------------------------------------------------ */
 
 struct nft_chain *nft_chain_new(const char *name, const char *hook, const char *comment)
@@ -122,6 +143,7 @@ struct nft_chain *nft_chain_new(const char *name, const char *hook, const char *
 void nft_rule_clear(struct nft_rule *r)
 {
 	free(r->text);
+	free(r->set);
 	free(r->pod);
 	for (size_t i = 0; i < r->npolicies; i++)
 		free(r->policies[i]);
@@ -277,7 +299,7 @@ static bool set_equal(const struct nft_set *a, const struct nft_set *b)
 {
 	if (!nft_str_eq(a->name, b->name) || a->map != b->map || !nft_str_eq(a->type, b->type) ||
 	    !nft_str_eq(a->flags, b->flags) || !nft_str_eq(a->comment, b->comment) ||
-	    a->nelems != b->nelems)
+	    a->counter != b->counter || a->nelems != b->nelems)
 		return false;
 	for (size_t i = 0; i < a->nelems; i++)
 		if (strcmp(a->elems[i], b->elems[i]) != 0)
@@ -327,6 +349,23 @@ size_t nft_prog_copy_counters(struct nft_prog *dst, const struct nft_prog *src)
 			n++;
 		}
 	}
+	for (size_t i = 0; i < dst->nsets; i++) {
+		struct nft_set *d = dst->sets[i];
+		const struct nft_set *s = d->nattr ? nft_prog_set(src, d->name) : NULL;
+		struct smap by_text = {0};
+		for (size_t k = 0; s && k < s->nattr; k++)
+			if (smap_put(&by_text, s->attr[k].text, &s->attr[k]) < 0)
+				break;
+		for (size_t j = 0; s && j < d->nattr; j++) {
+			const struct nft_rule *r = smap_get(&by_text, d->attr[j].text);
+			if (!r)
+				continue;
+			d->attr[j].packets = r->packets;
+			d->attr[j].bytes = r->bytes;
+			n++;
+		}
+		smap_clear(&by_text);
+	}
 	return n;
 }
 
@@ -363,6 +402,8 @@ void nft_set_decl(struct sb *b, const char *table, const struct nft_set *s)
 		s->type);
 	if (s->flags)
 		sb_addf(b, " flags %s;", s->flags);
+	if (s->counter)
+		sb_add(b, " counter;");
 	if (s->comment)
 		sb_addf(b, " comment \"%s\";", s->comment);
 	sb_add(b, " }\n");
@@ -402,6 +443,8 @@ static void print_set(struct sb *b, const struct nft_set *s)
 	sb_addf(b, "\t%s %s {\n\t\ttype %s\n", s->map ? "map" : "set", s->name, s->type);
 	if (s->flags)
 		sb_addf(b, "\t\tflags %s\n", s->flags);
+	if (s->counter)
+		sb_add(b, "\t\tcounter\n");
 	if (s->comment)
 		sb_addf(b, "\t\tcomment \"%s\"\n", s->comment);
 	print_elems(b, s);
