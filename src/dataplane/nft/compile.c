@@ -7,11 +7,12 @@
  * it (and, for egress, of the numbers its named ports resolve to). Two
  * addresses of one class are treated alike by every rule, so a rule allows
  * a class, not addresses. A packet then costs:
- *   the endpoint's chain (verdict map by interface),
+ *   the dispatch (verdict map by interface: isolated or not),
  *   its peer's class (one lookup: pod addresses exact, then ranges),
- *   the class's allows for this endpoint (one lookup keyed by interface,
- *   protocol and port; then by interface and protocol; then by interface),
- *   the allows of rules without peers (the same three, for any address),
+ *   the class's allows for this endpoint (lookups keyed by interface,
+ *   protocol and port; a port range; interface and protocol; interface),
+ *   the allows of rules without peers (the same, for any address),
+ *   else the drop, counted on the pod's element of in-iso,
  * and an allow goes to a chain of its own, one per policy rule x peer x
  * port, with the counter and comment that attribute it. Names derive from
  * what they stand for (interface, policy, class content), never from an

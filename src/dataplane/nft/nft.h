@@ -11,14 +11,14 @@
  *
  *   forward (hook forward)    anti-spoof (@ep-src4/6: interface . address),
  *       established/related, invalid,
- *       iifname vmap @ep-egress  -> eg-IF (isolated) | pod-ingress
+ *       iifname vmap @ep-egress  -> eg/isolated | pod-ingress
  *       unknown pod interface    -> drop (fail closed)
  *       goto pod-ingress
- *   pod-ingress              oifname vmap @ep-ingress -> in-IF | accept
+ *   pod-ingress              oifname vmap @ep-ingress -> in/isolated | accept
  *                            unknown pod interface -> drop; else accept
- *   in-IF / eg-IF            one per isolated endpoint direction: jump to
- *                            in/classify, jump to in/any, then a drop
- *                            naming the isolating policies
+ *   in/isolated              jump to in/classify, jump to in/any, then the
+ *                            drop, counted on the pod's element of in-iso
+ *                            (its comment names the isolating policies)
  *   in/classify              the peer's class: @in-pod4/6 (pod addresses,
  *                            exact), @in-cidr4/6 (ipBlock ranges) ->
  *                            goto in/cHEX
