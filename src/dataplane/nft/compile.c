@@ -88,23 +88,10 @@ static bool ifname_valid(const char *s, size_t max)
 	return true;
 }
 
-static void *grow(void *v, size_t *cap, size_t need, size_t elsz)
-{
-	if (need <= *cap)
-		return v;
-	size_t cap2 = *cap ? *cap * 2 : 8;
-	while (cap2 < need)
-		cap2 *= 2;
-	void *v2 = realloc(v, cap2 * elsz);
-	if (v2)
-		*cap = cap2;
-	return v2;
-}
-
 #define PUSH(arr, n, cap, val)                                                             \
 	({                                                                                 \
 		int _e = 0;                                                                \
-		void *_v = grow((arr), &(cap), (n) + 1, sizeof(*(arr)));                  \
+		void *_v = nft_grow((arr), &(cap), (n) + 1, sizeof(*(arr)));                  \
 		if (_v) {                                                                  \
 			(arr) = _v;                                                        \
 			(arr)[(n)++] = (val);                                              \

@@ -136,6 +136,16 @@ static void elem_cmd(struct dctx *x, const char *verb, const char *set, char **v
 	sb_add(&x->elems, "\n");
 }
 
+/* The deletions, then the additions, of one set's elements. */
+static void elem_changes(struct dctx *x, const char *set, char **del, size_t ndel, char **add,
+			 size_t nadd)
+{
+	elem_cmd(x, "delete", set, del, ndel);
+	elem_cmd(x, "add", set, add, nadd);
+	x->d->elems_added += nadd;
+	x->d->elems_deleted += ndel;
+}
+
 /* Merge walk of two sorted element lists. */
 static bool same_elems(const struct nft_set *a, const struct nft_set *b)
 {
@@ -197,10 +207,7 @@ static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struc
 			copy[k] = true;
 	}
 	if (!err) {
-		elem_cmd(x, "delete", s->name, del, ndel);
-		elem_cmd(x, "add", s->name, add, nadd);
-		x->d->elems_added += nadd;
-		x->d->elems_deleted += ndel;
+		elem_changes(x, s->name, del, ndel, add, nadd);
 	}
 	for (size_t k = 0; copy && k < ndel; k++)
 		if (copy[k])
@@ -292,10 +299,7 @@ static int diff_map_sorted(struct dctx *x, const struct nft_set *old, const stru
 			i++, j++;
 		}
 	}
-	elem_cmd(x, "delete", m->name, del, ndel);
-	elem_cmd(x, "add", m->name, add, nadd);
-	x->d->elems_added += nadd;
-	x->d->elems_deleted += ndel;
+	elem_changes(x, m->name, del, ndel, add, nadd);
 	err = 0;
 cleanup:
 	for (size_t k = 0; delkeys && k < ndel; k++)
@@ -337,10 +341,7 @@ static int diff_map_elems(struct dctx *x, const struct nft_set *old, const struc
 			i++, j++;
 		}
 	}
-	elem_cmd(x, "delete", m->name, del, ndel);
-	elem_cmd(x, "add", m->name, add, nadd);
-	x->d->elems_added += nadd;
-	x->d->elems_deleted += ndel;
+	elem_changes(x, m->name, del, ndel, add, nadd);
 	err = 0;
 cleanup:
 	kvs_free(a, no);

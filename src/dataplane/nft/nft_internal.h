@@ -34,6 +34,12 @@ uint64_t nft_hash(const char *s);
 char *nft_comment(const char *s);
 
 
+/* ---- arrays ------------------------------------------------------------------ */
+
+/* v with room for need elements of elsz bytes (doubling; *cap updated);
+ * NULL when out of memory (v is then still valid). */
+void *nft_grow(void *v, size_t *cap, size_t need, size_t elsz);
+
 /* ---- a string -> pointer map ---------------------------------------------- */
 
 struct smap {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *grow(void *v, size_t *cap, size_t need, size_t elsz)
+void *nft_grow(void *v, size_t *cap, size_t need, size_t elsz)
 {
 	if (need <= *cap)
 		return v;
@@ -77,7 +77,7 @@ int nft_set_add_elem(struct nft_set *s, char *elem)
 	char **v;
 	if (!elem)
 		return -ENOMEM;
-	if (!(v = grow(s->elems, &s->cap, s->nelems + 1, sizeof(*v)))) {
+	if (!(v = nft_grow(s->elems, &s->cap, s->nelems + 1, sizeof(*v)))) {
 		free(elem);
 		return -ENOMEM;
 	}
@@ -106,7 +106,7 @@ void nft_set_finish(struct nft_set *s)
 
 struct nft_rule *nft_set_add_attr(struct nft_set *s, const char *text)
 {
-	struct nft_rule *v = grow(s->attr, &s->attrcap, s->nattr + 1, sizeof(*v));
+	struct nft_rule *v = nft_grow(s->attr, &s->attrcap, s->nattr + 1, sizeof(*v));
 	if (!v)
 		return NULL;
 	s->attr = v;
@@ -174,7 +174,7 @@ struct nft_rule *nft_chain_add(struct nft_chain *c, char *text)
 	struct nft_rule *v;
 	if (!text)
 		return NULL;
-	if (!(v = grow(c->rules, &c->cap, c->nrules + 1, sizeof(*v)))) {
+	if (!(v = nft_grow(c->rules, &c->cap, c->nrules + 1, sizeof(*v)))) {
 		free(text);
 		return NULL;
 	}
@@ -219,7 +219,7 @@ int nft_prog_add_set(struct nft_prog *p, struct nft_set *s)
 	struct nft_set **v;
 	if (!s)
 		return -ENOMEM;
-	if (!(v = grow(p->sets, &p->setcap, p->nsets + 1, sizeof(*v)))) {
+	if (!(v = nft_grow(p->sets, &p->setcap, p->nsets + 1, sizeof(*v)))) {
 		nft_set_free(s);
 		return -ENOMEM;
 	}
@@ -233,7 +233,7 @@ int nft_prog_add_chain(struct nft_prog *p, struct nft_chain *c)
 	struct nft_chain **v;
 	if (!c)
 		return -ENOMEM;
-	if (!(v = grow(p->chains, &p->chaincap, p->nchains + 1, sizeof(*v)))) {
+	if (!(v = nft_grow(p->chains, &p->chaincap, p->nchains + 1, sizeof(*v)))) {
 		nft_chain_free(c);
 		return -ENOMEM;
 	}
