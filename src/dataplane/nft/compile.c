@@ -1296,50 +1296,59 @@ static const char *map_type(int kind)
 						   : "ifname : verdict";
 }
 
-/* Appends s at *p (bounded by end); false when it does not fit. */
-static bool put(char **p, const char *end, const char *s)
+/* A bounded buffer that texts are put together in by hand: the formatting
+ * of elements is most of what a change costs when big maps are rebuilt. */
+struct wbuf {
+	char b[512];
+	size_t n;
+};
+
+/* Appends s; false when it does not fit. */
+static bool put(struct wbuf *w, const char *s)
 {
 	size_t n = strlen(s);
-	if ((size_t)(end - *p) <= n)
+	if (w->n + n >= sizeof(w->b))
 		return false;
-	memcpy(*p, s, n);
-	*p += n;
+	memcpy(w->b + w->n, s, n);
+	w->n += n;
 	return true;
 }
 
-static bool put_u(char **p, const char *end, unsigned v)
+static bool put_u(struct wbuf *w, unsigned v)
 {
 	char tmp[12];
 	int n = 0;
 	do
 		tmp[n++] = (char)('0' + v % 10);
 	while ((v /= 10));
-	if (end - *p <= n)
+	if (w->n + (size_t)n >= sizeof(w->b))
 		return false;
 	while (n)
-		*(*p)++ = tmp[--n];
+		w->b[w->n++] = tmp[--n];
 	return true;
 }
 
-/* An element's text, put together by hand: the formatting of elements is
- * most of what a change costs when big maps are rebuilt. */
+/* w's text as a new string (NULL when it overflowed or out of memory). */
+static char *wbuf_take(struct wbuf *w, bool ok)
+{
+	return ok ? strndup(w->b, w->n) : NULL;
+}
+
 static char *rec_text(const struct rec *r)
 {
-	char buf[512], *p = buf, *end = buf + sizeof(buf) - 1;
+	struct wbuf w;
 	const char *proto = r->proto == 6 ? "tcp" : r->proto == 17 ? "udp" : "sctp";
-	bool ok = put(&p, end, "\"") && put(&p, end, r->ifname) && put(&p, end, "\"");
+	w.n = 0;
+	bool ok = put(&w, "\"") && put(&w, r->ifname) && put(&w, "\"");
 	if (ok && r->kind != MK_ANY)
-		ok = put(&p, end, " . ") && put(&p, end, proto);
+		ok = put(&w, " . ") && put(&w, proto);
 	if (ok && (r->kind == MK_PORT || r->kind == MK_RANGE)) {
-		ok = put(&p, end, " . ") && put_u(&p, end, r->lo);
+		ok = put(&w, " . ") && put_u(&w, r->lo);
 		if (ok && r->hi > r->lo)
-			ok = put(&p, end, "-") && put_u(&p, end, r->hi);
+			ok = put(&w, "-") && put_u(&w, r->hi);
 	}
-	ok = ok && put(&p, end, " : goto ") && put(&p, end, r->target);
-	if (!ok)
-		return NULL;
-	*p = '\0';
-	return strndup(buf, (size_t)(p - buf));
+	ok = ok && put(&w, " : goto ") && put(&w, r->target);
+	return wbuf_take(&w, ok);
 }
 
 /* A map of records, shared with the last program when they are the same. */
@@ -1579,12 +1588,10 @@ static int pod_map(struct cc *c, struct cdir *d, int family)
 				snprintf(buf, sizeof(buf), "%s", t);
 				free(t);
 			}
-			char tb[128], *tp = tb;
-			if (!put(&tp, tb + sizeof(tb) - 1, buf) || !put(&tp, tb + sizeof(tb) - 1, " : goto ") ||
-			    !put(&tp, tb + sizeof(tb) - 1, v[i].cls->name))
-				goto cleanup;
-			*tp = '\0';
-			if (!(e = strndup(tb, (size_t)(tp - tb))))
+			struct wbuf w;
+			w.n = 0;
+			if (!(e = wbuf_take(&w, put(&w, buf) && put(&w, " : goto ") &&
+						    put(&w, v[i].cls->name))))
 				goto cleanup;
 		}
 		if ((err = nft_set_add_elem(s, e)) < 0)
