@@ -10,14 +10,18 @@
  *   nft-ktest load CASE [NS/POD:K=V|NS/POD:-K ...]
  *                                   compile CASE (with label changes) and
  *                                   converge the kernel to it (nft_sync)
- *   nft-ktest verdict CASE SRC DST PORT/PROTO [NS/POD:K=V ...]
+ *   nft-ktest verdict [-4|-6] CASE SRC DST PORT/PROTO [NS/POD:K=V ...]
  *                                   the engine's answer: allowed/denied
+ *                                   (pods by their first address, or by
+ *                                   their first of that family)
  *   nft-ktest counter TEXT          packets of the rules (and elements with
  *                                   counters) containing TEXT
- *   nft-ktest serve tcp|udp PORT    answer "ok" to whoever connects
+ *   nft-ktest serve tcp|udp PORT    answer "ok" to whoever connects, over
+ *                                   IPv4 and (when the kernel has it) IPv6
  *   nft-ktest connect tcp|udp IP PORT [SRC]
  *                                   exit 0 when answered within 1s
- *                                   ($NFT_CONNECT_MS milliseconds)
+ *                                   ($NFT_CONNECT_MS milliseconds); IPv6
+ *                                   when IP has a ':'
  */
 #include "case.h"
 
@@ -471,12 +475,31 @@ static int cmd_load(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* The pod's first address of family (0: its first address at all). */
+static const struct np_ip *pod_ip(const struct np_pod *pod, int family)
+{
+	for (size_t i = 0; i < pod->nips; i++)
+		if (!family || pod->ips[i].family == family)
+			return &pod->ips[i];
+	return NULL;
+}
+
 static int cmd_verdict(int argc, char **argv)
 {
 	struct nft_case k;
 	char *err = NULL, ns[256], name[256], proto[16] = "TCP";
 	const struct np_pod *pods[2] = {0};
+	const struct np_ip *ips[2] = {0};
 	struct np_verdict v;
+	int family = 0;
+	if (argc > 0 && (strcmp(argv[0], "-4") == 0 || strcmp(argv[0], "-6") == 0)) {
+		family = argv[0][1] == '6' ? AF_INET6 : AF_INET;
+		argc--, argv++;
+	}
+	if (argc < 4) {
+		fprintf(stderr, "usage: see the top of tests/nft/ktest.c\n");
+		return 2;
+	}
 	int port = 0, rc = nft_case_load_file(argv[0], &k, &err);
 	for (int i = 4; rc == 0 && i < argc; i++)
 		rc = apply_label(&k, argv[i]);
@@ -484,7 +507,8 @@ static int cmd_verdict(int argc, char **argv)
 		rc = nft_case_recompile(&k, &err);
 	for (int i = 0; rc == 0 && i < 2; i++) {
 		if (sscanf(argv[1 + i], "%255[^/]/%255s", ns, name) != 2 ||
-		    !(pods[i] = cluster_find_pod(k.cl, ns, name)) || !pods[i]->nips)
+		    !(pods[i] = cluster_find_pod(k.cl, ns, name)) ||
+		    !(ips[i] = pod_ip(pods[i], family)))
 			rc = -ENOENT;
 	}
 	if (rc == 0 && sscanf(argv[3], "%d/%15s", &port, proto) != 2)
@@ -493,7 +517,7 @@ static int cmd_verdict(int argc, char **argv)
 	if (rc == 0 && proto_parse(proto, &pr) < 0)
 		rc = -EINVAL;
 	if (rc == 0) {
-		struct np_endpoint src = {pods[0], pods[0]->ips[0]}, dst = {pods[1], pods[1]->ips[0]};
+		struct np_endpoint src = {pods[0], *ips[0]}, dst = {pods[1], *ips[1]};
 		rc = engine_evaluate(k.e, &src, &dst, (struct np_port){port, pr}, &v);
 	}
 	if (rc == 0) {
@@ -534,51 +558,113 @@ static int udp_or_tcp(const char *s)
 	return strcmp(s, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
 }
 
+/* A listening (tcp) or bound (udp) socket on the wildcard address of
+ * family; -1 when the family is not there. IPv6 sockets are IPv6 only:
+ * IPv4 has its own. */
+static int serve_socket(int family, int type, int port)
+{
+	int one = 1, s = socket(family, type, 0);
+	struct sockaddr_storage a = {0};
+	socklen_t alen;
+	if (s < 0)
+		return -1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a;
+		setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		alen = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&a;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		alen = sizeof(*a4);
+	}
+	if (bind(s, (struct sockaddr *)&a, alen) < 0 ||
+	    (type == SOCK_STREAM && listen(s, 64) < 0)) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
 static int cmd_serve(const char *proto, int port)
 {
-	int type = udp_or_tcp(proto), one = 1;
-	int s = socket(AF_INET, type, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    (type == SOCK_STREAM && listen(s, 16) < 0)) {
+	int type = udp_or_tcp(proto);
+	struct pollfd pfd[2];
+	nfds_t n = 0;
+	pfd[n].fd = serve_socket(AF_INET, type, port);
+	if (pfd[n].fd < 0) {
 		perror("serve");
 		return 1;
 	}
+	pfd[n++].events = POLLIN;
+	/* IPv6 when the kernel has it */
+	if ((pfd[n].fd = serve_socket(AF_INET6, type, port)) >= 0)
+		pfd[n++].events = POLLIN;
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
-		char buf[64];
-		struct sockaddr_in from;
-		socklen_t flen = sizeof(from);
-		if (type == SOCK_DGRAM) {
-			if (recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen) >= 0)
-				sendto(s, "ok\n", 3, 0, (struct sockaddr *)&from, flen);
-			continue;
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("poll");
+			return 1;
 		}
-		int fd = accept(s, NULL, NULL);
-		if (fd >= 0) {
-			if (write(fd, "ok\n", 3) < 0)
-				perror("write");
-			close(fd);
+		for (nfds_t i = 0; i < n; i++) {
+			char buf[64];
+			struct sockaddr_storage from;
+			socklen_t flen = sizeof(from);
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			if (type == SOCK_DGRAM) {
+				if (recvfrom(pfd[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen) >= 0)
+					sendto(pfd[i].fd, "ok\n", 3, 0, (struct sockaddr *)&from, flen);
+				continue;
+			}
+			int fd = accept(pfd[i].fd, NULL, NULL);
+			if (fd >= 0) {
+				if (write(fd, "ok\n", 3) < 0)
+					perror("write");
+				close(fd);
+			}
 		}
 	}
 }
 
+/* ip (with port) as a socket address: IPv6 when it has a ':'. */
+static int sockaddr_of(const char *ip, int port, struct sockaddr_storage *out, socklen_t *len)
+{
+	memset(out, 0, sizeof(*out));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+		return inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1 ? 0 : -EINVAL;
+	}
+	struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons((uint16_t)port);
+	*len = sizeof(*a4);
+	return inet_pton(AF_INET, ip, &a4->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
 static int cmd_connect(const char *proto, const char *ip, int port, const char *src)
 {
-	int type = udp_or_tcp(proto), s = socket(AF_INET, type | SOCK_NONBLOCK, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	struct pollfd pfd = {.fd = s, .events = POLLIN};
+	struct sockaddr_storage a, b;
+	socklen_t alen = 0, blen = 0;
 	char buf[8] = {0};
-	if (s < 0 || inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+	if (sockaddr_of(ip, port, &a, &alen) < 0 ||
+	    (src && (sockaddr_of(src, 0, &b, &blen) < 0 || b.ss_family != a.ss_family)))
 		return 2;
-	if (src) {
-		struct sockaddr_in b = {.sin_family = AF_INET};
-		if (inet_pton(AF_INET, src, &b.sin_addr) != 1 ||
-		    bind(s, (struct sockaddr *)&b, sizeof(b)) < 0)
-			return 2;
-	}
-	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 && errno != EINPROGRESS)
+	int type = udp_or_tcp(proto), s = socket(a.ss_family, type | SOCK_NONBLOCK, 0);
+	struct pollfd pfd = {.fd = s, .events = POLLIN};
+	if (s < 0)
+		return 2;
+	if (src && bind(s, (struct sockaddr *)&b, blen) < 0)
+		return 2;
+	if (connect(s, (struct sockaddr *)&a, alen) < 0 && errno != EINPROGRESS)
 		return 1;
 	if (type == SOCK_DGRAM && send(s, "hi\n", 3, 0) < 0)
 		return 1;
