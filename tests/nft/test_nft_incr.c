@@ -12,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned long long rng;
-
-static unsigned rnd(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
 
 #define NNS 4
 #define NPODS 40
@@ -35,9 +26,9 @@ static json_t *gen_ns(int i)
 {
 	char name[16];
 	snprintf(name, sizeof(name), "ns%d", i);
-	json_t *labels = json_pack("{s:s}", "team", teams[rnd(2)]);
-	if (rnd(2))
-		json_object_set_new(labels, "env", json_string(rnd(2) ? "prod" : "dev"));
+	json_t *labels = json_pack("{s:s}", "team", teams[unit_rnd(2)]);
+	if (unit_rnd(2))
+		json_object_set_new(labels, "env", json_string(unit_rnd(2) ? "prod" : "dev"));
 	return json_pack("{s:{s:s,s:o}}", "metadata", "name", name, "labels", labels);
 }
 
@@ -48,22 +39,22 @@ static json_t *gen_pod(int i)
 	char name[16], ns[16], ip4[32], ip6[48], ifn[16];
 	snprintf(name, sizeof(name), "p%d", i);
 	snprintf(ns, sizeof(ns), "ns%d", i % NNS);
-	snprintf(ip4, sizeof(ip4), "10.0.%u.%u", rnd(3), 1 + rnd(120));
-	snprintf(ip6, sizeof(ip6), "fd00::%x", 1 + rnd(300));
-	json_t *labels = json_pack("{s:s}", "app", apps[rnd(3)]);
-	if (rnd(3))
-		json_object_set_new(labels, "tier", json_string(tiers[rnd(3)]));
+	snprintf(ip4, sizeof(ip4), "10.0.%u.%u", unit_rnd(3), 1 + unit_rnd(120));
+	snprintf(ip6, sizeof(ip6), "fd00::%x", 1 + unit_rnd(300));
+	json_t *labels = json_pack("{s:s}", "app", apps[unit_rnd(3)]);
+	if (unit_rnd(3))
+		json_object_set_new(labels, "tier", json_string(tiers[unit_rnd(3)]));
 	json_t *ports = json_array();
-	if (rnd(3))
+	if (unit_rnd(3))
 		json_array_append_new(ports, json_pack("{s:s,s:i}", "name", "http", "containerPort",
-						       8080 + (int)rnd(2)));
-	if (!rnd(3))
+						       8080 + (int)unit_rnd(2)));
+	if (!unit_rnd(3))
 		json_array_append_new(ports, json_pack("{s:s,s:i,s:s}", "name", "dns", "containerPort",
 						       53, "protocol", "UDP"));
 	json_t *pod = json_pack("{s:{s:s,s:s,s:o},s:{s:[{s:s,s:s,s:o}]}}", "metadata", "name", name,
 				"namespace", ns, "labels", labels, "spec", "containers", "name",
 				"c", "image", "x", "ports", ports);
-	unsigned addr = rnd(8);
+	unsigned addr = unit_rnd(8);
 	json_t *status = json_object();
 	if (addr == 0)
 		;   /* no address yet */
@@ -73,7 +64,7 @@ static json_t *gen_pod(int i)
 		json_object_set_new(status, "podIP", json_string(ip4));
 	json_object_set_new(pod, "status", status);
 	if (i < NLOCAL) {
-		snprintf(ifn, sizeof(ifn), "np%d", rnd(4) ? i : i + 100);
+		snprintf(ifn, sizeof(ifn), "np%d", unit_rnd(4) ? i : i + 100);
 		json_object_set_new(json_object_get(pod, "metadata"), "annotations",
 				    json_pack("{s:s}", "netpol.io/interface", ifn));
 	}
@@ -82,24 +73,24 @@ static json_t *gen_pod(int i)
 
 static const char *peer_text(char *buf, size_t len)
 {
-	switch (rnd(6)) {
+	switch (unit_rnd(6)) {
 	case 0:
-		snprintf(buf, len, "{\"podSelector\":{\"matchLabels\":{\"app\":\"%s\"}}}", apps[rnd(3)]);
+		snprintf(buf, len, "{\"podSelector\":{\"matchLabels\":{\"app\":\"%s\"}}}", apps[unit_rnd(3)]);
 		break;
 	case 1:
 		snprintf(buf, len, "{\"namespaceSelector\":{\"matchLabels\":{\"team\":\"%s\"}}}",
-			 teams[rnd(2)]);
+			 teams[unit_rnd(2)]);
 		break;
 	case 2:
 		snprintf(buf, len,
 			 "{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"env\",\"operator\":"
 			 "\"Exists\"}]},\"podSelector\":{\"matchLabels\":{\"tier\":\"%s\"}}}",
-			 tiers[rnd(3)]);
+			 tiers[unit_rnd(3)]);
 		break;
 	case 3: {
-		unsigned net = rnd(3);
+		unsigned net = unit_rnd(3);
 		snprintf(buf, len, "{\"ipBlock\":{\"cidr\":\"10.0.%u.0/24\",\"except\":[\"10.0.%u.%u/26\"]}}",
-			 net, net, 64 * rnd(4));
+			 net, net, 64 * unit_rnd(4));
 		break;
 	}
 	case 4:
@@ -114,7 +105,7 @@ static const char *peer_text(char *buf, size_t len)
 
 static const char *ports_text(char *buf, size_t len)
 {
-	switch (rnd(5)) {
+	switch (unit_rnd(5)) {
 	case 0:
 		snprintf(buf, len, "[{\"port\":\"http\"}]");
 		break;
@@ -122,7 +113,7 @@ static const char *ports_text(char *buf, size_t len)
 		snprintf(buf, len, "[{\"port\":80},{\"port\":\"dns\",\"protocol\":\"UDP\"}]");
 		break;
 	case 2:
-		snprintf(buf, len, "[{\"port\":5000,\"endPort\":%u}]", 5000 + rnd(100));
+		snprintf(buf, len, "[{\"port\":5000,\"endPort\":%u}]", 5000 + unit_rnd(100));
 		break;
 	case 3:
 		snprintf(buf, len, "[{\"protocol\":\"UDP\"}]");
@@ -139,25 +130,25 @@ static json_t *gen_policy(int i)
 	char text[2048], sel[96], rules[2][900];
 	for (int d = 0; d < 2; d++) {
 		char peers[400] = "", ports[128], p[200];
-		unsigned np = rnd(3);
+		unsigned np = unit_rnd(3);
 		for (unsigned k = 0; k < np; k++)
 			snprintf(peers + strlen(peers), sizeof(peers) - strlen(peers), "%s%s",
 				 k ? "," : "", peer_text(p, sizeof(p)));
-		if (rnd(4) == 0)
+		if (unit_rnd(4) == 0)
 			snprintf(rules[d], sizeof(rules[d]), "[]");
 		else
 			snprintf(rules[d], sizeof(rules[d]), "[{\"%s\":[%s],\"ports\":%s}]",
 				 d ? "to" : "from", peers, ports_text(ports, sizeof(ports)));
 	}
-	if (rnd(3))
-		snprintf(sel, sizeof(sel), "{\"matchLabels\":{\"app\":\"%s\"}}", apps[rnd(3)]);
+	if (unit_rnd(3))
+		snprintf(sel, sizeof(sel), "{\"matchLabels\":{\"app\":\"%s\"}}", apps[unit_rnd(3)]);
 	else
 		snprintf(sel, sizeof(sel), "{}");
 	const char *types[] = {"[\"Ingress\"]", "[\"Egress\"]", "[\"Ingress\",\"Egress\"]"};
 	snprintf(text, sizeof(text),
 		 "{\"metadata\":{\"name\":\"pol%d\",\"namespace\":\"ns%u\"},\"spec\":{\"podSelector\":%s,"
 		 "\"policyTypes\":%s,\"ingress\":%s,\"egress\":%s}}",
-		 i, (unsigned)i % NNS, sel, types[rnd(3)], rules[0], rules[1]);
+		 i, (unsigned)i % NNS, sel, types[unit_rnd(3)], rules[0], rules[1]);
 	return json_loads(text, 0, NULL);
 }
 
@@ -250,15 +241,15 @@ static const char *name_of(char *buf, size_t len, const char *fmt, int i)
 static bool change(struct world *w, bool *present, bool *pol_present)
 {
 	char buf[64];
-	switch (rnd(9)) {
+	switch (unit_rnd(9)) {
 	case 0: case 1: case 2: { /* pod added, relabelled, re-addressed, new ports */
-		int i = (int)rnd(NPODS);
+		int i = (int)unit_rnd(NPODS);
 		bool was = present[i];
 		present[i] = true;
 		return feed(w, AGENT_PODS, was ? "MODIFIED" : "ADDED", gen_pod(i));
 	}
 	case 3: { /* pod deleted */
-		int i = (int)rnd(NPODS);
+		int i = (int)unit_rnd(NPODS);
 		if (!present[i])
 			return true;
 		present[i] = false;
@@ -269,15 +260,15 @@ static bool change(struct world *w, bool *present, bool *pol_present)
 		return feed(w, AGENT_PODS, "DELETED", o);
 	}
 	case 4: /* namespace relabelled */
-		return feed(w, AGENT_NAMESPACES, "MODIFIED", gen_ns((int)rnd(NNS)));
+		return feed(w, AGENT_NAMESPACES, "MODIFIED", gen_ns((int)unit_rnd(NNS)));
 	case 5: case 6: { /* policy added or edited */
-		int i = (int)rnd(NPOLS);
+		int i = (int)unit_rnd(NPOLS);
 		bool was = pol_present[i];
 		pol_present[i] = true;
 		return feed(w, AGENT_POLICIES, was ? "MODIFIED" : "ADDED", gen_policy(i));
 	}
 	case 7: { /* policy deleted */
-		int i = (int)rnd(NPOLS);
+		int i = (int)unit_rnd(NPOLS);
 		if (!pol_present[i])
 			return true;
 		pol_present[i] = false;
@@ -296,21 +287,21 @@ static bool run_world(unsigned long long seed, int changes, struct world *w)
 {
 	bool present[NPODS] = {0}, pol_present[NPOLS] = {0};
 	bool ok = true;
-	rng = seed;
+	unit_rng = seed;
 	for (int i = 0; i < NNS && ok; i++)
 		ok = feed(w, AGENT_NAMESPACES, "ADDED", gen_ns(i));
 	for (int i = 0; i < NPODS && ok; i++) {
-		present[i] = rnd(4) != 0;
+		present[i] = unit_rnd(4) != 0;
 		ok = !present[i] || feed(w, AGENT_PODS, "ADDED", gen_pod(i));
 	}
 	for (int i = 0; i < NPOLS && ok; i++) {
-		pol_present[i] = rnd(2) != 0;
+		pol_present[i] = unit_rnd(2) != 0;
 		ok = !pol_present[i] || feed(w, AGENT_POLICIES, "ADDED", gen_policy(i));
 	}
 	ok = ok && compare(w, 0);
 	for (int k = 1; k <= changes && ok; k++) {
 		/* sometimes several changes in one commit, as the agent batches */
-		int batch = rnd(4) == 0 ? 2 + (int)rnd(3) : 1;
+		int batch = unit_rnd(4) == 0 ? 2 + (int)unit_rnd(3) : 1;
 		for (int b = 0; b < batch && ok; b++)
 			ok = change(w, present, pol_present);
 		ok = ok && compare(w, k);
@@ -360,7 +351,7 @@ TEST(incremental_compile_shares_everything_when_nothing_changed)
 TEST(incremental_compile_of_a_node_without_pods_then_with_one)
 {
 	struct world w = {.cache = agent_cache_new(), .incr = nft_incr_new()};
-	rng = 7;
+	unit_rng = 7;
 	CHECK(compare(&w, 0));       /* nothing at all: empty maps */
 	CHECK(compare(&w, 1));
 	CHECK(feed(&w, AGENT_NAMESPACES, "ADDED", gen_ns(0)));
@@ -457,12 +448,12 @@ TEST(a_large_egress_named_port_pod_map_is_sorted_and_unique)
 	char text[600];
 	unsigned ports[256 * 4 * 3] = {0};   /* address -> bit per number (8000, 8001) */
 	size_t distinct = 0;
-	rng = 99;
+	unit_rng = 99;
 	CHECK(feed(&w, AGENT_NAMESPACES, "ADDED", gen_ns(0)));
 	static const unsigned first[] = {10, 172, 9, 192};
 	for (int i = 0; i < 900; i++) {
 		/* F.A.B.C: few enough values that some repeat */
-		unsigned a = rnd(4), b = rnd(256), port = 8000 + rnd(2);
+		unsigned a = unit_rnd(4), b = unit_rnd(256), port = 8000 + unit_rnd(2);
 		snprintf(text, sizeof(text),
 			 "{\"metadata\":{\"name\":\"q%d\",\"namespace\":\"ns0\"},\"spec\":{\"containers\":"
 			 "[{\"name\":\"c\",\"ports\":[{\"name\":\"http\",\"containerPort\":%u}]}]},"

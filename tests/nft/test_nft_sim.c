@@ -863,16 +863,8 @@ static int sim_run(struct sim *s, const struct pkt *k, struct sres *r)
 
 /* ==== flows ================================================================ */
 
-/* xorshift: a seed gives the same cluster (and sample of flows) anywhere */
-static unsigned long long rng;
-
-static unsigned rnd(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
+/* unit_rnd (tests/unit): a seed gives the same cluster (and sample of
+ * flows) anywhere */
 
 static u128 ip_u128(const struct np_ip *ip)
 {
@@ -947,7 +939,7 @@ static size_t block_edges(const struct np_cluster *cl, struct np_ip *out)
 	}
 	/* a random choice of MAX_EDGES (the generator's seed goes on) */
 	for (size_t i = 0; i < n && i < MAX_EDGES; i++) {
-		size_t j = i + rnd((unsigned)(n - i));
+		size_t j = i + unit_rnd((unsigned)(n - i));
 		struct np_ip t = all[i];
 		all[i] = all[j];
 		all[j] = t;
@@ -1236,7 +1228,7 @@ static bool diff_case(struct nft_case *c, struct sim *s, struct ctx *x)
 	for (size_t a = 0; a < nend; a++)
 		for (size_t b = 0; b < nend; b++) {
 			const struct end *src = &ends[a], *dst = &ends[b];
-			if (x->sample > 1 && rnd(x->sample))
+			if (x->sample > 1 && unit_rnd(x->sample))
 				continue;
 			if (src->ip.family != dst->ip.family || (!src->pod && !dst->pod) ||
 			    (src->pod && src->pod == dst->pod))
@@ -1368,38 +1360,38 @@ static const char *const teams[] = {"red", "blue"};
 
 static void gen_peer(FILE *m, const struct gpod *pods, unsigned npods, unsigned nns)
 {
-	const struct gpod *p = &pods[rnd(npods)];
-	switch (rnd(11)) {
+	const struct gpod *p = &pods[unit_rnd(npods)];
+	switch (unit_rnd(11)) {
 	case 0:
-		fprintf(m, "{podSelector: {matchLabels: {app: %s}}}", apps[rnd(3)]);
+		fprintf(m, "{podSelector: {matchLabels: {app: %s}}}", apps[unit_rnd(3)]);
 		break;
 	case 1:
 		fprintf(m, "{podSelector: {}}");
 		break;
 	case 2:
-		fprintf(m, "{namespaceSelector: {matchLabels: {team: %s}}}", teams[rnd(2)]);
+		fprintf(m, "{namespaceSelector: {matchLabels: {team: %s}}}", teams[unit_rnd(2)]);
 		break;
 	case 3:
 		fprintf(m, "{namespaceSelector: {}}");
 		break;
 	case 4:
 		fprintf(m, "{namespaceSelector: {matchLabels: {team: %s}}, podSelector: {matchLabels: {app: %s}}}",
-			teams[rnd(2)], apps[rnd(3)]);
+			teams[unit_rnd(2)], apps[unit_rnd(3)]);
 		break;
 	case 5:
 		/* n<nns> is never declared: implicit, with its name label only */
 		fprintf(m, "{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: n%u}}, "
 			   "podSelector: {matchExpressions: [{key: role, operator: %s}]}}",
-			rnd(nns + 1), rnd(2) ? "Exists" : "DoesNotExist");
+			unit_rnd(nns + 1), unit_rnd(2) ? "Exists" : "DoesNotExist");
 		break;
 	case 6:
 		fprintf(m, "{namespaceSelector: {matchExpressions: [{key: env, operator: %s}]}, "
 			   "podSelector: {matchExpressions: [{key: app, operator: NotIn, values: [%s]}]}}",
-			rnd(2) ? "Exists" : "DoesNotExist", apps[rnd(3)]);
+			unit_rnd(2) ? "Exists" : "DoesNotExist", apps[unit_rnd(3)]);
 		break;
 	default: {
 		unsigned i = (unsigned)(p - pods);
-		switch (rnd(14)) {
+		switch (unit_rnd(14)) {
 		case 0:
 			fprintf(m, "{ipBlock: {cidr: \"198.18.0.0/16\", except: [\"198.18.1.0/24\"]}}");
 			break;
@@ -1407,7 +1399,7 @@ static void gen_peer(FILE *m, const struct gpod *pods, unsigned npods, unsigned 
 			/* excepts that overlap, one of them the whole block's half */
 			fprintf(m, "{ipBlock: {cidr: \"198.18.%u.0/24\", except: [\"198.18.%u.0/25\", "
 				   "\"198.18.%u.%u/28\", \"198.18.%u.%u/32\"]}}",
-				p->net, p->net, p->net, 16 * rnd(16), p->net, 10 + i);
+				p->net, p->net, p->net, 16 * unit_rnd(16), p->net, 10 + i);
 			break;
 		case 12:
 			fprintf(m, "{ipBlock: {cidr: \"2001:db8:%u::/48\", except: [\"2001:db8:%u::%x/128\"]}}",
@@ -1418,7 +1410,7 @@ static void gen_peer(FILE *m, const struct gpod *pods, unsigned npods, unsigned 
 			fprintf(m, "{ipBlock: {cidr: \"198.18.%u.%u/26\"}}", p->net, 10 + i);
 			break;
 		case 1:
-			fprintf(m, "{ipBlock: {cidr: \"198.18.%u.0/24\"}}", rnd(3));
+			fprintf(m, "{ipBlock: {cidr: \"198.18.%u.0/24\"}}", unit_rnd(3));
 			break;
 		case 2:
 			fprintf(m, "{ipBlock: {cidr: \"198.18.%u.%u/32\"}}", p->net, 10 + i);
@@ -1443,7 +1435,7 @@ static void gen_peer(FILE *m, const struct gpod *pods, unsigned npods, unsigned 
 			fprintf(m, "{ipBlock: {cidr: \"2001:db8::/32\", except: [\"2001:db8:1::/48\"]}}");
 			break;
 		case 9:
-			fprintf(m, "{ipBlock: {cidr: \"2001:db8:%u::/48\"}}", rnd(3));
+			fprintf(m, "{ipBlock: {cidr: \"2001:db8:%u::/48\"}}", unit_rnd(3));
 			break;
 		default:
 			fprintf(m, "{ipBlock: {cidr: \"::/0\", except: [\"2001:db8::/32\"]}}");
@@ -1467,15 +1459,15 @@ static void gen_port(FILE *m)
 	static const int nums[] = {53, 80, 443, 5000, 5005, 8080, 9090};
 	static const int starts[] = {5000, 5003, 8000, 79, 9000};
 	static const char *const names[] = {"http", "dns", "metrics", "web", "http", "nope"};
-	unsigned k = rnd(12);
+	unsigned k = unit_rnd(12);
 	if (narrow && (k == 2 || k == 3))
-		k = 4 + rnd(5);
+		k = 4 + unit_rnd(5);
 	switch (k) {
 	case 0:
-		fprintf(m, "{port: %d}", nums[rnd(7)]);
+		fprintf(m, "{port: %d}", nums[unit_rnd(7)]);
 		break;
 	case 1:
-		fprintf(m, "{protocol: UDP, port: %d}", nums[rnd(7)]);
+		fprintf(m, "{protocol: UDP, port: %d}", nums[unit_rnd(7)]);
 		break;
 	case 2:
 		fprintf(m, "{protocol: TCP}");
@@ -1484,28 +1476,28 @@ static void gen_port(FILE *m)
 		fprintf(m, "{protocol: UDP}");
 		break;
 	case 4: {
-		int a = starts[rnd(5)];
-		fprintf(m, "{port: %d, endPort: %d}", a, a + 1 + (int)rnd(8));
+		int a = starts[unit_rnd(5)];
+		fprintf(m, "{port: %d, endPort: %d}", a, a + 1 + (int)unit_rnd(8));
 		break;
 	}
 	case 5: {
-		int a = starts[rnd(5)];
-		fprintf(m, "{protocol: UDP, port: %d, endPort: %d}", a, a + (int)rnd(6));
+		int a = starts[unit_rnd(5)];
+		fprintf(m, "{protocol: UDP, port: %d, endPort: %d}", a, a + (int)unit_rnd(6));
 		break;
 	}
 	case 6:
 	case 10:
-		fprintf(m, "{port: %s}", names[rnd(6)]);
+		fprintf(m, "{port: %s}", names[unit_rnd(6)]);
 		break;
 	case 7:
-		fprintf(m, "{protocol: UDP, port: %s}", names[rnd(6)]);
+		fprintf(m, "{protocol: UDP, port: %s}", names[unit_rnd(6)]);
 		break;
 	case 8:
 	case 11:
-		fprintf(m, "{protocol: TCP, port: %s}", names[rnd(6)]);
+		fprintf(m, "{protocol: TCP, port: %s}", names[unit_rnd(6)]);
 		break;
 	default:
-		switch (narrow ? 1 + rnd(2) : rnd(3)) {
+		switch (narrow ? 1 + unit_rnd(2) : unit_rnd(3)) {
 		case 0: fprintf(m, "{protocol: SCTP}"); break;
 		case 1: fprintf(m, "{protocol: SCTP, port: 7000}"); break;
 		default: fprintf(m, "{protocol: SCTP, port: sx}"); break;
@@ -1517,11 +1509,11 @@ static void gen_port(FILE *m)
 static void gen_rules(FILE *m, const char *key, const char *peers, const struct gpod *pods,
 		      unsigned npods, unsigned nns)
 {
-	unsigned n = rnd(4);
+	unsigned n = unit_rnd(4);
 	fprintf(m, "  %s:%s\n", key, n ? "" : " []");
 	for (unsigned r = 0; r < n; r++) {
-		unsigned np = rnd(4) == 0 ? 0 : 1 + rnd(3);
-		unsigned nq = !narrow && rnd(4) == 0 ? 0 : 1 + rnd(3);
+		unsigned np = unit_rnd(4) == 0 ? 0 : 1 + unit_rnd(3);
+		unsigned nq = !narrow && unit_rnd(4) == 0 ? 0 : 1 + unit_rnd(3);
 		const char *lead = "  - ";
 		if (np) {
 			fprintf(m, "%s%s:\n", lead, peers);
@@ -1555,27 +1547,27 @@ static char *gen_yaml(unsigned seed)
 	FILE *m = open_memstream(&buf, &len);
 	if (!m)
 		return NULL;
-	rng = 0x9E3779B97F4A7C15ULL * (seed + 1);
-	unsigned nns = 2 + rnd(2), npods = 4 + rnd(5), npol = 1 + rnd(5);
+	unit_rng = 0x9E3779B97F4A7C15ULL * (seed + 1);
+	unsigned nns = 2 + unit_rnd(2), npods = 4 + unit_rnd(5), npol = 1 + unit_rnd(5);
 	/* pods of namespace n<nns> (never declared) come out implicit */
 	if (large) {
-		npods = 70 + rnd(MAXPODS - 69);
-		npol = 4 + rnd(9);
+		npods = 70 + unit_rnd(MAXPODS - 69);
+		npol = 4 + unit_rnd(9);
 	}
 	bool any_local = false;
 	for (unsigned i = 0; i < npods; i++) {
 		struct gpod *p = &pods[i];
-		p->ns = rnd(8) ? rnd(nns) : nns;
-		p->app = rnd(3);
-		p->role = rnd(3);   /* 2: none */
-		p->net = rnd(3);
-		p->v6net = rnd(3);
-		p->local = large ? rnd(3) == 0 : rnd(2);
+		p->ns = unit_rnd(8) ? unit_rnd(nns) : nns;
+		p->app = unit_rnd(3);
+		p->role = unit_rnd(3);   /* 2: none */
+		p->net = unit_rnd(3);
+		p->v6net = unit_rnd(3);
+		p->local = large ? unit_rnd(3) == 0 : unit_rnd(2);
 		/* a local pod of one family cannot receive the other's flows */
-		p->dual = rnd(p->local ? 2 : 3) == 0;
+		p->dual = unit_rnd(p->local ? 2 : 3) == 0;
 		p->ports = 0;
-		for (unsigned k = rnd(5); k; k--)
-			p->ports |= 1u << rnd(NCPORTS);
+		for (unsigned k = unit_rnd(5); k; k--)
+			p->ports |= 1u << unit_rnd(NCPORTS);
 		any_local |= p->local;
 	}
 	if (!any_local)
@@ -1586,8 +1578,8 @@ static char *gen_yaml(unsigned seed)
 			fprintf(m, "# endpoint: n%u/p%u npp%u\n", pods[i].ns, i, i);
 	for (unsigned i = 0; i < nns; i++) {
 		fprintf(m, "apiVersion: v1\nkind: Namespace\nmetadata: {name: n%u, labels: {team: %s",
-			i, teams[rnd(2)]);
-		if (rnd(2))
+			i, teams[unit_rnd(2)]);
+		if (unit_rnd(2))
 			fprintf(m, ", env: prod");
 		fprintf(m, "}}\n---\n");
 	}
@@ -1602,7 +1594,7 @@ static char *gen_yaml(unsigned seed)
 			/* a random order: the first declaration of a name (and
 			 * protocol) wins; names are unique within a container, so a
 			 * name met again opens another container */
-			unsigned start = rnd(NCPORTS), seen = 0, nc = 0;
+			unsigned start = unit_rnd(NCPORTS), seen = 0, nc = 0;
 			fprintf(m, "spec:\n  containers:\n");
 			for (unsigned k = 0; k < NCPORTS; k++) {
 				unsigned idx = (start + k) % NCPORTS;
@@ -1631,27 +1623,27 @@ static char *gen_yaml(unsigned seed)
 			fprintf(m, "status: {podIP: 198.18.%u.%u}\n---\n", p->net, 10 + i);
 	}
 	for (unsigned i = 0; i < npol; i++) {
-		unsigned types = rnd(4);   /* 0: not written */
+		unsigned types = unit_rnd(4);   /* 0: not written */
 		fprintf(m, "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-			   "metadata: {name: pol%u, namespace: n%u}\nspec:\n", i, rnd(8) ? rnd(nns) : nns);
-		switch (rnd(4)) {
+			   "metadata: {name: pol%u, namespace: n%u}\nspec:\n", i, unit_rnd(8) ? unit_rnd(nns) : nns);
+		switch (unit_rnd(4)) {
 		case 0:
 			fprintf(m, "  podSelector: {}\n");
 			break;
 		case 1:
 			fprintf(m, "  podSelector: {matchExpressions: [{key: app, operator: In, values: [%s, %s]}]}\n",
-				apps[rnd(3)], apps[rnd(3)]);
+				apps[unit_rnd(3)], apps[unit_rnd(3)]);
 			break;
 		default:
-			fprintf(m, "  podSelector: {matchLabels: {app: %s}}\n", apps[rnd(3)]);
+			fprintf(m, "  podSelector: {matchLabels: {app: %s}}\n", apps[unit_rnd(3)]);
 			break;
 		}
 		if (types)
 			fprintf(m, "  policyTypes: [%s]\n",
 				types == 1 ? "Ingress" : types == 2 ? "Egress" : "Ingress, Egress");
-		if (types != 2 && rnd(5))
+		if (types != 2 && unit_rnd(5))
 			gen_rules(m, "ingress", "from", pods, npods, nns);
-		if (types >= 2 || (types == 0 && rnd(2)))
+		if (types >= 2 || (types == 0 && unit_rnd(2)))
 			gen_rules(m, "egress", "to", pods, npods, nns);
 		fprintf(m, "---\n");
 	}
@@ -1763,7 +1755,7 @@ TEST(golden_cases_program_agrees_with_engine)
 	qsort(names, n, sizeof(*names), name_qcmp);
 	for (size_t i = 0; i < n; i++) {
 		char *text = nft_case_slurp(names[i]);
-		rng = 0x9E3779B97F4A7C15ULL * (i + 1);   /* the choice of block edges */
+		unit_rng = 0x9E3779B97F4A7C15ULL * (i + 1);   /* the choice of block edges */
 		if (!text || !diff_text(strrchr(names[i], '/') + 1, text, &st, false, 1))
 			stopped++;
 		free(text);
@@ -1813,7 +1805,7 @@ TEST(a_wrong_program_is_caught)
 	struct ctx x = {"mutated", &st, NULL, false, 1};
 	char *err = NULL;
 	int rc = nft_case_load("mutated", mutated_case, &c, &err);
-	rng = 1;
+	unit_rng = 1;
 	free(err);
 	CHECK(rc == 0);
 	/* as compiled: no mismatch */

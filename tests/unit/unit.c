@@ -57,3 +57,13 @@ int main(int argc, char **argv)
 	}
 	return nfail ? 1 : 0;
 }
+
+unsigned long long unit_rng = 88172645463325252ULL;
+
+unsigned unit_rnd(unsigned n)
+{
+	unit_rng ^= unit_rng << 13;
+	unit_rng ^= unit_rng >> 7;
+	unit_rng ^= unit_rng << 17;
+	return (unsigned)(unit_rng % n);
+}

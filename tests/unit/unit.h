@@ -14,6 +14,12 @@ struct unit_test {
 };
 
 void unit_register(struct unit_test *t);
+
+/* A seeded pseudo-random generator (xorshift64) for generated inputs: a
+ * seed gives the same sequence on every machine. Seed by setting unit_rng
+ * (not 0); unit_rnd(n) is in [0, n). */
+extern unsigned long long unit_rng;
+unsigned unit_rnd(unsigned n);
 void unit_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool unit_failed(void);
