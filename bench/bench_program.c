@@ -44,9 +44,7 @@ static int apply(struct node *n, enum agent_kind k, const char *type, json_t *ob
 /* What the agent's commit does: compile incrementally, delta against
  * what the kernel holds, apply (whole, the first time). The compiler's
  * memo lives here (one node at a time: a node's first commit starts a new
- * one; the last is left to the process exit). The changes of this
- * benchmark only add policies, never replace one, so the policy reports
- * the agent makes (nft_incr_policy_changed) have nothing to say here. */
+ * one; the last is left to the process exit). */
 /* Time of the last commit's phases: compile, delta, kernel (seconds). */
 static double phase[3];
 

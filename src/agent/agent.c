@@ -396,16 +396,6 @@ static bool apply_events(struct agent *a, struct event *evs)
 	bool changed = false;
 	for (struct event *ev = evs; ev; ev = ev->next) {
 		int r;
-		if (ev->kind == AGENT_POLICIES) {
-			/* the compiler reuses a policy's chain until told */
-			json_t *m = json_object_get(ev->obj, "metadata");
-			if (!strcmp(ev->type, "LIST"))
-				nft_incr_forget(a->incr);
-			else
-				nft_incr_policy_changed(a->incr,
-							json_string_value(json_object_get(m, "namespace")),
-							json_string_value(json_object_get(m, "name")) ?: "");
-		}
 		if (!strcmp(ev->type, "LIST")) {
 			r = agent_cache_replace(a->cache, ev->kind, ev->obj, &d);
 			a->listed[ev->kind] = true;

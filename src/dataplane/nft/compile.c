@@ -201,7 +201,6 @@ struct res {
  * address); the class's hash is a sum over the memberships, so it needs
  * no sorting. */
 struct addr {
-	bool used;
 	bool by_pod;                   /* a selector or a named port: needs its own entry */
 	struct np_ip ip;
 	uint64_t h;                    /* sum of the memberships' hashes */
@@ -557,7 +556,6 @@ static struct addr *addr_get(struct cdir *d, const struct np_ip *ip)
 	}
 	struct addr *a = &d->at[d->atn];
 	memset(a, 0, sizeof(*a));
-	a->used = true;
 	a->ip.family = ip->family;
 	memcpy(a->ip.addr, ip->addr, ip->family == AF_INET ? 4 : 16);
 	d->ati[j] = (uint32_t)++d->atn;
@@ -1508,7 +1506,7 @@ static int pod_map(struct cc *c, struct cdir *d, int family)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->atn; i++) {
 		const struct addr *a = &d->at[i];
-		if (a->used && a->by_pod && a->ip.family == family && cls_used(a->cls))
+		if (a->by_pod && a->ip.family == family && cls_used(a->cls))
 			v[n++] = (struct pelem){cc_ip_value(&a->ip), a->cls};
 	}
 	if (family == AF_INET && n > 64) {
@@ -1562,7 +1560,6 @@ static int pod_map(struct cc *c, struct cdir *d, int family)
 	if (!s || (err = nft_prog_add_set(c->p, s)) < 0)
 		goto cleanup;
 	err = -ENOMEM;
-	s->in_order = family == AF_INET;
 	for (size_t i = 0; i < n; i++) {
 		char buf[64], *e = NULL;
 		while (last && at < last->nelems) {

@@ -11,7 +11,9 @@
  * A set or chain whose declaration changed (type, flags, hook, comment)
  * cannot be altered in place; that only happens when netpol itself
  * changes, so the delta then replaces the whole table, still in one
- * transaction. Everything else touches only what differs. */
+ * transaction. Everything else touches only what differs. Both programs
+ * must be finished (nft_prog_finish, as compiling and parsing leave them):
+ * element lists are merged in order, never sorted here. */
 #include "nft_internal.h"
 
 #include <errno.h>
@@ -159,13 +161,18 @@ static bool same_elems(const struct nft_set *a, const struct nft_set *b)
 	return true;
 }
 
-/* An element's key: its text up to the first attribute (" counter",
- * " comment"); deleting takes the key alone. */
-static size_t set_key_len(const char *e)
+/* An element's key: its text up to its verdict (" : ", maps) or its
+ * first attribute (" counter", " comment "); deleting takes the key alone. */
+static size_t key_len(const char *e)
 {
-	const char *c = strstr(e, " counter"), *m = strstr(e, " comment ");
-	const char *end = c && (!m || c < m) ? c : m;
-	return end ? (size_t)(end - e) : strlen(e);
+	size_t n = strlen(e);
+	static const char *const seps[] = {" : ", " counter", " comment "};
+	for (size_t k = 0; k < sizeof(seps) / sizeof(*seps); k++) {
+		const char *at = strstr(e, seps[k]);
+		if (at && (size_t)(at - e) < n)
+			n = (size_t)(at - e);
+	}
+	return n;
 }
 
 static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *s)
@@ -173,6 +180,8 @@ static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struc
 	size_t i = 0, j = 0, nadd = 0, ndel = 0;
 	if (old && same_elems(old, s))
 		return 0;
+	if ((old && !old->in_order) || !s->in_order)
+		return -EINVAL;   /* not finished (see the top) */
 	char **add = calloc(s->nelems + 1, sizeof(*add));
 	char **del = calloc((old ? old->nelems : 0) + 1, sizeof(*del));
 	if (!add || !del) {
@@ -198,7 +207,7 @@ static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struc
 	if (!copy)
 		err = -ENOMEM;
 	for (size_t k = 0; !err && k < ndel; k++) {
-		size_t kl = set_key_len(del[k]);
+		size_t kl = key_len(del[k]);
 		if (!del[k][kl])
 			continue;
 		if (!(del[k] = strndup(del[k], kl)))
@@ -218,57 +227,13 @@ static int diff_set_elems(struct dctx *x, const struct nft_set *old, const struc
 	return err;
 }
 
-struct kv {
-	char *key;              /* owned */
-	const char *elem;
-};
-
-static int kv_qcmp(const void *a, const void *b)
-{
-	return nft_elem_cmp(((const struct kv *)a)->key, ((const struct kv *)b)->key);
-}
-
-static void kvs_free(struct kv *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i].key);
-	free(v);
-}
-
-/* A map's entries "KEY : VERDICT" as (KEY, entry), sorted by key. */
-static struct kv *map_kvs(const struct nft_set *m)
-{
-	size_t n = m ? m->nelems : 0;
-	struct kv *v = calloc(n + 1, sizeof(*v));
-	for (size_t i = 0; v && i < n; i++) {
-		const char *sep = strstr(m->elems[i], " : ");
-		size_t len = sep ? (size_t)(sep - m->elems[i]) : strlen(m->elems[i]);
-		v[i].elem = m->elems[i];
-		if (!(v[i].key = strndup(m->elems[i], len))) {
-			kvs_free(v, i);
-			return NULL;
-		}
-	}
-	if (v)
-		qsort(v, n, sizeof(*v), kv_qcmp);
-	return v;
-}
-
-/* Length of an entry's key ("KEY : VERDICT"). */
-static size_t key_len(const char *e)
-{
-	const char *sep = strstr(e, " : ");
-	return sep ? (size_t)(sep - e) : strlen(e);
-}
-
 /* Both maps in order (the order of their entries is that of their keys:
- * keys are unique and end where " : " starts): one merge walk, nothing
- * copied. */
+ * keys are unique and end where " : " starts): one merge walk; only the
+ * keys of deleted entries are copied. */
 static int diff_map_sorted(struct dctx *x, const struct nft_set *old, const struct nft_set *m)
 {
 	size_t no = old->nelems, nn = m->nelems, i = 0, j = 0, nadd = 0, ndel = 0;
 	char **add = calloc(nn + 1, sizeof(*add)), **del = calloc(no + 1, sizeof(*del));
-	char **delkeys = del;
 	int err = -ENOMEM;
 	if (!add || !del)
 		goto cleanup;
@@ -302,8 +267,8 @@ static int diff_map_sorted(struct dctx *x, const struct nft_set *old, const stru
 	elem_changes(x, m->name, del, ndel, add, nadd);
 	err = 0;
 cleanup:
-	for (size_t k = 0; delkeys && k < ndel; k++)
-		free(delkeys[k]);
+	for (size_t k = 0; del && k < ndel; k++)
+		free(del[k]);
 	free(add);
 	free(del);
 	return err;
@@ -313,42 +278,13 @@ cleanup:
  * again (nft has no in-place update), in the same transaction. */
 static int diff_map_elems(struct dctx *x, const struct nft_set *old, const struct nft_set *m)
 {
-	size_t no = old ? old->nelems : 0, nn = m->nelems, i = 0, j = 0, nadd = 0, ndel = 0;
-	struct kv *a = NULL, *b = NULL;
-	char **add = NULL, **del = NULL;
-	int err = -ENOMEM;
+	static const struct nft_set none = {.in_order = true};
 	if (old && same_elems(old, m))
 		return 0;
-	if (old && old->in_order && m->in_order)
-		return diff_map_sorted(x, old, m);
-	a = map_kvs(old);
-	b = map_kvs(m);
-	add = calloc(nn + 1, sizeof(*add));
-	del = calloc(no + 1, sizeof(*del));
-	if (!a || !b || !add || !del)
-		goto cleanup;
-	while (i < no || j < nn) {
-		int c = i >= no ? 1 : j >= nn ? -1 : nft_elem_cmp(a[i].key, b[j].key);
-		if (c < 0) {
-			del[ndel++] = a[i++].key;
-		} else if (c > 0) {
-			add[nadd++] = (char *)b[j++].elem;
-		} else {
-			if (strcmp(a[i].elem, b[j].elem) != 0) {
-				del[ndel++] = a[i].key;
-				add[nadd++] = (char *)b[j].elem;
-			}
-			i++, j++;
-		}
-	}
-	elem_changes(x, m->name, del, ndel, add, nadd);
-	err = 0;
-cleanup:
-	kvs_free(a, no);
-	kvs_free(b, nn);
-	free(add);
-	free(del);
-	return err;
+	/* programs are finished (nft_prog_finish): elements sorted, unique */
+	if ((old && !old->in_order) || !m->in_order)
+		return -EINVAL;
+	return diff_map_sorted(x, old ? old : &none, m);
 }
 
 static int diff_sets(struct dctx *x)

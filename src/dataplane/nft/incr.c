@@ -179,15 +179,6 @@ void nft_incr_forget(struct nft_incr *x)
 		sweep(x, true, false);
 }
 
-void nft_incr_policy_changed(struct nft_incr *x, const char *ns, const char *name)
-{
-	/* nothing is kept by policy: every signature is made of contents and
-	 * names, which the compile looks at again */
-	(void)x;
-	(void)ns;
-	(void)name;
-}
-
 void nft_incr_get_stats(const struct nft_incr *x, struct nft_incr_stats *out)
 {
 	*out = x->st;

@@ -57,10 +57,9 @@
 /* ---- the program ------------------------------------------------------------ */
 
 enum nft_role {
-	NFT_ROLE_INFRA,      /* base chain, dispatch, fail-closed drops */
-	NFT_ROLE_JUMP,       /* endpoint chain -> one policy's chain */
-	NFT_ROLE_ALLOW,      /* one rule (x peer x port group) of a policy */
-	NFT_ROLE_ISOLATED,   /* the drop ending an isolated endpoint chain */
+	NFT_ROLE_INFRA,      /* base chain, dispatch, lookups, fail-closed drops */
+	NFT_ROLE_ALLOW,      /* the allow of one rule x peer x port of a policy */
+	NFT_ROLE_ISOLATED,   /* an isolated pod's drop (its element of in-iso) */
 };
 
 struct nft_rule {
@@ -70,8 +69,8 @@ struct nft_rule {
 	/* Attribution; set by the compiler (a parsed rule is INFRA with no
 	 * policies). */
 	enum nft_role role;
-	char *pod;           /* JUMP, ISOLATED: "ns/name" of the endpoint */
-	char **policies;     /* ALLOW, JUMP: one; ISOLATED: the isolating ones */
+	char *pod;           /* ISOLATED: "ns/name" of the pod */
+	char **policies;     /* ALLOW: one; ISOLATED: the isolating ones */
 	size_t npolicies;    /* ("ns/name" each) */
 	bool egress;
 	int rule, peer;      /* ALLOW: indexes; peer -1: the rule has no peers */
@@ -185,8 +184,7 @@ int nft_compile(struct engine *e, const struct np_cluster *cl,
  * made last every set and chain whose content (its signature: what it is
  * made of, as numbers and hashes) did not change (shared objects are
  * reference counted; free programs as usual, in any order). Nothing needs
- * reporting: the compiler looks at every input again.
- * nft_incr_policy_changed is kept for callers and does nothing. */
+ * reporting: the compiler looks at every input again. */
 struct nft_incr;
 struct nft_incr_stats {
 	size_t chains_reused, chains_built, sets_reused, sets_built;   /* last compile */
@@ -196,7 +194,6 @@ void nft_incr_free(struct nft_incr *x);
 int nft_incr_compile(struct nft_incr *x, struct engine *e, const struct np_cluster *cl,
 		     const struct nft_endpoint *eps, size_t neps, const struct nft_opts *opts,
 		     struct nft_prog **out, struct diag_list *diags);
-void nft_incr_policy_changed(struct nft_incr *x, const char *ns, const char *name);
 void nft_incr_forget(struct nft_incr *x);
 void nft_incr_get_stats(const struct nft_incr *x, struct nft_incr_stats *out);
 
@@ -227,7 +224,8 @@ struct nft_delta {
 
 /* The transaction that turns from (NULL: no table yet) into to: new sets
  * and chains first, then refilled chains and element changes, then what
- * went away. Only what differs is touched. */
+ * went away. Only what differs is touched. Both programs must be finished
+ * (nft_prog_finish; compiling and parsing leave them so): -EINVAL else. */
 int nft_delta_compute(const struct nft_prog *from, const struct nft_prog *to,
 		      struct nft_delta **out);
 /* The transaction that replaces the table whole by to (whatever is there,

@@ -91,7 +91,9 @@ int nft_set_add_elem(struct nft_set *s, char *elem)
 void nft_set_finish(struct nft_set *s)
 {
 	size_t w = 0;
-	if (!s->nelems || s->in_order)
+	if (!s->nelems)
+		s->in_order = true;
+	if (s->in_order)
 		return;
 	qsort(s->elems, s->nelems, sizeof(*s->elems), nft_elem_qcmp);
 	for (size_t i = 0; i < s->nelems; i++) {
