@@ -99,7 +99,7 @@ void nft_chain_decl(struct sb *b, const char *table, const struct nft_chain *c);
 /* "{ e1, e2 }" of elements [from, to). */
 void nft_elems_text(struct sb *b, char *const *elems, size_t n);
 
-/* ---- the compiler's working state (compile.c, peers.c) ------------------- */
+/* ---- the compiler's working state (compile.c, classes.c, peers.c) ------- */
 
 typedef unsigned __int128 nft_u128;
 
@@ -122,7 +122,7 @@ struct cc {
 	struct diag_list *diags;
 	struct nft_incr *memo;    /* incremental compile: what the last one made (incr.c) */
 	struct sb sig;            /* scratch: signatures */
-	struct cdir *dir[2];      /* ingress, egress working state (compile.c) */
+	struct cdir *dir[2];      /* ingress, egress working state (classes.h) */
 };
 
 /* ---- the incremental compiler's memo (incr.c) ------------------------------ */
