@@ -110,8 +110,68 @@ static const struct np_rule *verdict_rule(const struct np_dir_verdict *v, bool i
 	return ingress ? &v->policy->ingress[v->rule] : &v->policy->egress[v->rule];
 }
 
+/* The near misses of one denied direction (empty for the others). */
+struct misses {
+	struct np_near_miss *v;
+	size_t n;
+};
+
+static const char *miss_kind_name(enum np_miss_kind k)
+{
+	return k == NP_MISS_POD_SELECTOR ? "podSelector"
+	       : k == NP_MISS_PEER_POD_SELECTOR ? "peerPodSelector" : "peerNamespaceSelector";
+}
+
+/* "its podSelector {run=nginx} does not match ns/pod" and the like. */
+static void print_miss_text(const struct np_near_miss *m)
+{
+	char where[512], twhere[512], pod[300];
+	char *sel = selector_text(m->selector);
+	struct np_selector one = {(struct np_requirement *)m->term, 1};
+	char *term = selector_to_string(&one), *labels = labels_to_string(m->labels);
+	snprintf(pod, sizeof(pod), "%s/%s", m->pod->meta.namespace, m->pod->meta.name);
+	printf("  near miss: %s/%s (%s) would allow this but ", m->policy->meta.namespace,
+	       m->policy->meta.name, pos_text(&m->policy->meta.pos, where, sizeof(where)));
+	if (m->kind == NP_MISS_POD_SELECTOR)
+		printf("its podSelector %s does not match %s", sel ? sel : "?", pod);
+	else
+		printf("the %s %s of its %s[%d] %s[%d] does not match %s%s",
+		       m->kind == NP_MISS_PEER_POD_SELECTOR ? "podSelector" : "namespaceSelector",
+		       sel ? sel : "?", m->egress ? "egress" : "ingress", m->rule,
+		       m->egress ? "to" : "from", m->peer,
+		       m->kind == NP_MISS_PEER_NS_SELECTOR ? "the namespace of " : "", pod);
+	printf(" (%slabels %s)\n    only its term %s (%s) fails\n",
+	       m->kind == NP_MISS_PEER_NS_SELECTOR ? "namespace " : "", labels ? labels : "?",
+	       term ? term : "?", pos_text(&m->term->pos, twhere, sizeof(twhere)));
+	free(sel);
+	free(term);
+	free(labels);
+}
+
+static json_t *miss_json(const struct np_near_miss *m)
+{
+	char *pol = NULL, *pod = NULL;
+	char *sel = selector_to_string(m->selector), *labels = labels_to_string(m->labels);
+	struct np_selector one = {(struct np_requirement *)m->term, 1};
+	char *term = selector_to_string(&one);
+	if (asprintf(&pol, "%s/%s", m->policy->meta.namespace, m->policy->meta.name) < 0)
+		pol = NULL;
+	if (asprintf(&pod, "%s/%s", m->pod->meta.namespace, m->pod->meta.name) < 0)
+		pod = NULL;
+	json_t *j = json_pack("{s:s?,s:s,s:i,s:i,s:s?,s:s?,s:s?,s:i,s:s?,s:s?}", "policy", pol,
+			      "selector", miss_kind_name(m->kind), "rule", m->rule, "peer", m->peer,
+			      "selectorText", sel, "term", term, "file", m->term->pos.file,
+			      "line", m->term->pos.line, "pod", pod, "labels", labels);
+	free(pol);
+	free(pod);
+	free(sel);
+	free(term);
+	free(labels);
+	return j;
+}
+
 static void print_dir_text(const char *dir, const char *who, const struct np_dir_verdict *v,
-			   bool ingress)
+			   bool ingress, const struct misses *ms)
 {
 	char where[512];
 	printf("%s of %s: ", dir, who);
@@ -133,6 +193,8 @@ static void print_dir_text(const char *dir, const char *who, const struct np_dir
 	const struct np_rule *rule = verdict_rule(v, ingress);
 	if (!rule) {
 		printf("  no %s rule of these policies matches this connection\n", dir);
+		for (size_t i = 0; i < ms->n; i++)
+			print_miss_text(&ms->v[i]);
 		return;
 	}
 	const char *peers = ingress ? "from" : "to";
@@ -154,7 +216,7 @@ static void print_dir_text(const char *dir, const char *who, const struct np_dir
 	}
 }
 
-static json_t *dir_json(const struct np_dir_verdict *v, bool ingress)
+static json_t *dir_json(const struct np_dir_verdict *v, bool ingress, const struct misses *ms)
 {
 	json_t *iso = json_array();
 	for (size_t i = 0; i < v->nisolating; i++) {
@@ -175,17 +237,20 @@ static json_t *dir_json(const struct np_dir_verdict *v, bool ingress)
 			       "line", rule->pos.line);
 		free(pol);
 	}
-	return json_pack("{s:b,s:b,s:o,s:b,s:o}", "applies", v->applies, "isolated", v->isolated,
-			 "isolatedBy", iso, "allowed", v->allowed, "allowedBy", by);
+	json_t *near = json_array();
+	for (size_t i = 0; i < ms->n; i++)
+		json_array_append_new(near, miss_json(&ms->v[i]));
+	return json_pack("{s:b,s:b,s:o,s:b,s:o,s:o}", "applies", v->applies, "isolated", v->isolated,
+			 "isolatedBy", iso, "allowed", v->allowed, "allowedBy", by, "nearMisses", near);
 }
 
 static void print_json(const char *from, const char *to, struct np_port port,
-		       const struct np_verdict *v, json_t *kernel)
+		       const struct np_verdict *v, const struct misses ms[2], json_t *kernel)
 {
 	json_t *root = json_pack("{s:s,s:s,s:i,s:s,s:b,s:o,s:o}", "from", from, "to", to,
 				 "port", port.port, "protocol", proto_name(port.proto),
-				 "allowed", v->allowed, "egress", dir_json(&v->egress, false),
-				 "ingress", dir_json(&v->ingress, true));
+				 "allowed", v->allowed, "egress", dir_json(&v->egress, false, &ms[0]),
+				 "ingress", dir_json(&v->ingress, true, &ms[1]));
 	if (kernel)
 		json_object_set(root, "kernel", kernel);
 	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -365,8 +430,22 @@ static int live_load(struct live *l, const struct explain_args *a)
 	return err;
 }
 
+/* The near misses of each denied direction: ms[0] egress, ms[1] ingress. */
+static int find_misses(struct engine *e, const struct np_endpoint *src,
+		       const struct np_endpoint *dst, struct np_port port,
+		       const struct np_verdict *v, struct misses ms[2])
+{
+	int err = 0;
+	if (v->egress.isolated && !v->egress.allowed)
+		err = engine_near_misses(e, true, src, dst, port, &ms[0].v, &ms[0].n);
+	if (!err && v->ingress.isolated && !v->ingress.allowed)
+		err = engine_near_misses(e, false, src, dst, port, &ms[1].v, &ms[1].n);
+	return err;
+}
+
 int cmd_explain(int argc, char **argv)
 {
+	struct misses ms[2] = {{0}};
 	struct explain_args a = {0};
 	struct np_cluster *cl = NULL;
 	struct engine *e = NULL, *eng;
@@ -399,7 +478,8 @@ int cmd_explain(int argc, char **argv)
 	if (cli_resolve_endpoint(cl, a.from, &src, note_from, sizeof(note_from)) < 0 ||
 	    cli_resolve_endpoint(cl, a.to, &dst, note_to, sizeof(note_to)) < 0)
 		goto cleanup;
-	if (!eng || engine_evaluate(eng, &src, &dst, port, &v) < 0) {
+	if (!eng || engine_evaluate(eng, &src, &dst, port, &v) < 0 ||
+	    find_misses(eng, &src, &dst, port, &v, ms) < 0) {
 		fprintf(stderr, "netpol explain: out of memory\n");
 		goto cleanup;
 	}
@@ -408,7 +488,7 @@ int cmd_explain(int argc, char **argv)
 	cli_endpoint_name(&src, from, sizeof(from));
 	cli_endpoint_name(&dst, to, sizeof(to));
 	if (!strcmp(a.output, "json")) {
-		print_json(from, to, port, &v, l.kernel);
+		print_json(from, to, port, &v, ms, l.kernel);
 	} else {
 		if (note_from[0])
 			printf("note: %s\n", note_from);
@@ -416,13 +496,15 @@ int cmd_explain(int argc, char **argv)
 			printf("note: %s\n", note_to);
 		printf("%s -> %s on %d/%s: %s\n\n", from, to, port.port, proto_name(port.proto),
 		       v.allowed ? "ALLOWED" : "DENIED");
-		print_dir_text("egress", from, &v.egress, false);
-		print_dir_text("ingress", to, &v.ingress, true);
+		print_dir_text("egress", from, &v.egress, false, &ms[0]);
+		print_dir_text("ingress", to, &v.ingress, true, &ms[1]);
 		if (l.kernel)
 			print_kernel_text(l.kernel, from, to);
 	}
 	rc = CLI_OK;
 cleanup:
+	free(ms[0].v);
+	free(ms[1].v);
 	verdict_clear(&v);
 	engine_free(e);
 	if (l.cache)
