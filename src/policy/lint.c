@@ -82,7 +82,17 @@ static int each_rule(struct lint *l, const struct pol_entry *pe, rule_fn fn)
 	return 0;
 }
 
-static char *pod_list(const struct ptrvec *pods);
+static char *name_list(const struct ptrvec *pods, const char *(*name_of)(const void *));
+
+static const char *pod_name_of(const void *pod)
+{
+	return ((const struct np_pod *)pod)->meta.name;
+}
+
+static char *pod_list(const struct ptrvec *pods)
+{
+	return name_list(pods, pod_name_of);
+}
 
 /* ---- NP008: a selector that matches nothing but would with one term changed ---------- */
 
@@ -114,6 +124,37 @@ static int lint_near_selector(struct lint *l, struct np_pos pos, const char *wha
 	free(names);
 	free(labels);
 	free(pods);
+	return err;
+}
+
+static int lint_near_namespaces(struct lint *l, const struct pol_entry *pe, struct np_pos pos,
+				const struct np_selector *sel)
+{
+	const struct np_requirement *term;
+	const struct np_labels *labels;
+	const char **names;
+	size_t n;
+	int err = engine_selector_near_namespaces(l->e, sel, &term, &names, &labels, &n);
+	if (err || !term) {
+		free(names);
+		return err;
+	}
+	struct np_selector one = {(struct np_requirement *)term, 1};
+	struct ptrvec pv = {(void **)names, n, n};
+	char *st = sel_text(sel), *tt = selector_to_string(&one), *list = name_list(&pv, NULL);
+	char *lt = labels_to_string(labels);
+	if (!st || !tt || !list || !lt)
+		err = -ENOMEM;
+	else
+		err = finding(l, DIAG_WARNING, pos_or(term->pos, pos), "NP008",
+			      "policy %s/%s: namespaceSelector {%s} matches no namespace, but only its "
+			      "term %s keeps it from matching namespace%s %s (labels %s)", pe->ns->name,
+			      pe->pol->meta.name, st, tt, n == 1 ? "" : "s", list, lt);
+	free(st);
+	free(tt);
+	free(list);
+	free(lt);
+	free(names);
 	return err;
 }
 
@@ -176,7 +217,7 @@ static int lint_peer(struct lint *l, const struct pol_entry *pe, const struct np
 		err = finding(l, DIAG_WARNING, pos, "NP002",
 			      "namespaceSelector %s matches no namespace in the input", ns_text);
 		free(ns_text);
-		return err;
+		return err ? err : lint_near_namespaces(l, pe, pos, &peer->ns_sel);
 	}
 	/* An empty podSelector only finds nothing when the namespaces have no
 	 * pods in the input, and namespaces whose pods the input does not
@@ -497,8 +538,9 @@ static int dns_judge_pod(struct lint *l, const struct np_pod *pod, const struct 
 	return err;
 }
 
-/* "a, b, c and 4 more" */
-static char *pod_list(const struct ptrvec *pods)
+/* "a, b, c and 4 more": the names of pods, or the strings themselves when
+ * name_of is NULL. */
+static char *name_list(const struct ptrvec *pods, const char *(*name_of)(const void *))
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -506,7 +548,7 @@ static char *pod_list(const struct ptrvec *pods)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < pods->n && i < LIST_MAX; i++)
-		fprintf(f, "%s%s", i ? ", " : "", ((const struct np_pod *)pods->v[i])->meta.name);
+		fprintf(f, "%s%s", i ? ", " : "", name_of ? name_of(pods->v[i]) : (const char *)pods->v[i]);
 	if (pods->n > LIST_MAX)
 		fprintf(f, " and %zu more", pods->n - LIST_MAX);
 	fclose(f);

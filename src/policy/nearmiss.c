@@ -10,7 +10,8 @@
  * other end) add up to exactly one, while everything that is not a term
  * (direction, ports, protocol, the peer's namespace, an ipBlock) allows
  * it. The typical mistake this finds: pods labelled app=nginx and a policy
- * selecting run=nginx. */
+ * selecting run=nginx. Only a failing term that looks like a slip counts
+ * (term_is_near), so that a policy meant for other pods is not named. */
 #include "policy_internal.h"
 
 #include <errno.h>
@@ -19,8 +20,61 @@
 
 #define FAR 2   /* two or more terms off, or something other than a term */
 
-/* The number of terms of sel that fail on labels (at most FAR), and the
- * last of them in *term. */
+/* Whether a and b differ by one edit (a character inserted, removed,
+ * replaced, or two neighbours swapped): a typo. */
+static bool one_edit_apart(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i = 0;
+	if (la < lb)
+		return one_edit_apart(b, a);
+	if (la - lb > 1)
+		return false;
+	while (i < lb && a[i] == b[i])
+		i++;
+	if (la > lb)
+		return strcmp(a + i + 1, b + i) == 0;
+	if (i == la)
+		return false;   /* equal */
+	if (strcmp(a + i + 1, b + i + 1) == 0)
+		return true;
+	return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && strcmp(a + i + 2, b + i + 2) == 0;
+}
+
+/* Whether labels carry value v under a key other than key, or key with a
+ * value one typo away from v (of three characters or more, where a typo
+ * is told apart from another name). */
+static bool value_nearly_there(const char *key, const char *v, const struct np_labels *labels)
+{
+	for (size_t i = 0; i < labels->n; i++) {
+		const struct np_label *l = &labels->items[i];
+		bool same_key = strcmp(l->key, key) == 0;
+		if ((!same_key && strcmp(l->value, v) == 0) ||
+		    (same_key && strlen(v) >= 3 && one_edit_apart(l->value, v)))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the one failing term of sel looks like a slip rather than
+ * another intent: the other terms of the selector do match (so a
+ * selector of one term needs more evidence), or an In term whose value
+ * the labels carry under another key (run=nginx on app=nginx) or with a
+ * typo. Without this, every one-term selector would nearly match every
+ * pod. */
+static bool term_is_near(const struct np_selector *sel, const struct np_requirement *term,
+			 const struct np_labels *labels)
+{
+	if (sel->n >= 2)
+		return true;
+	for (size_t i = 0; term->op == SEL_IN && i < term->nvalues; i++)
+		if (value_nearly_there(term->key, term->values[i], labels))
+			return true;
+	return false;
+}
+
+/* The number of terms of sel that fail on labels (FAR when more than one,
+ * or when the one failing is not near, see term_is_near), and the
+ * failing one in *term. */
 static int terms_failing(const struct np_selector *sel, const struct np_labels *labels,
 			 const struct np_requirement **term)
 {
@@ -32,7 +86,7 @@ static int terms_failing(const struct np_selector *sel, const struct np_labels *
 			n++;
 		}
 	}
-	return n;
+	return n == 1 && !term_is_near(sel, *term, labels) ? FAR : n;
 }
 
 static const char *ns_or_default(const char *ns)
@@ -165,6 +219,43 @@ int engine_near_misses(struct engine *e, bool egress, const struct np_endpoint *
 
 /* ---- selectors that nearly match (lint NP008) ------------------------------------------- */
 
+/* The labels of element i of a list of pod or namespace entries. */
+typedef const struct np_labels *(*labels_of_fn)(void *entry);
+
+static const struct np_labels *pod_entry_labels(void *entry)
+{
+	return &((struct pod_entry *)entry)->pod->meta.labels;
+}
+
+static const struct np_labels *ns_entry_labels(void *entry)
+{
+	return &((struct ns_entry *)entry)->labels;
+}
+
+/* The term of sel that most entries miss alone (NULL: none), and those
+ * entries into v (room for list->n). */
+static const struct np_requirement *near_entries(const struct np_selector *sel,
+						 const struct ptrvec *list, labels_of_fn labels,
+						 void **v, size_t *n)
+{
+	const struct np_requirement *best_term = NULL, *t;
+	size_t best = 0;
+	for (size_t i = 0; i < sel->n; i++) {
+		size_t k = 0;
+		for (size_t j = 0; j < list->n; j++)
+			k += terms_failing(sel, labels(list->v[j]), &t) == 1 && t == &sel->reqs[i];
+		if (k > best) {
+			best = k;
+			best_term = &sel->reqs[i];
+		}
+	}
+	*n = 0;
+	for (size_t j = 0; best_term && j < list->n; j++)
+		if (terms_failing(sel, labels(list->v[j]), &t) == 1 && t == best_term)
+			v[(*n)++] = list->v[j];
+	return best_term;
+}
+
 int engine_selector_near_pods(struct engine *e, const struct np_selector *sel, const char *ns_name,
 			      const struct np_requirement **term, const struct np_pod ***pods,
 			      size_t *n)
@@ -175,31 +266,40 @@ int engine_selector_near_pods(struct engine *e, const struct np_selector *sel, c
 	*n = 0;
 	if (!ns)
 		return 0;
-	const struct np_pod **v = calloc(ns->pods.n + 1, sizeof(*v));
+	void **v = calloc(ns->pods.n + 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	/* The term that most pods miss alone is the one to name. */
-	size_t best = 0;
-	for (size_t i = 0; i < sel->n; i++) {
-		size_t k = 0;
-		for (size_t j = 0; j < ns->pods.n; j++) {
-			const struct pod_entry *pe = ns->pods.v[j];
-			const struct np_requirement *t = NULL;
-			if (terms_failing(sel, &pe->pod->meta.labels, &t) == 1 && t == &sel->reqs[i])
-				k++;
-		}
-		if (k > best) {
-			best = k;
-			*term = &sel->reqs[i];
-		}
-	}
-	for (size_t j = 0; *term && j < ns->pods.n; j++) {
-		const struct pod_entry *pe = ns->pods.v[j];
-		const struct np_requirement *t = NULL;
-		if (terms_failing(sel, &pe->pod->meta.labels, &t) == 1 && t == *term)
-			v[(*n)++] = pe->pod;
-	}
+	*term = near_entries(sel, &ns->pods, pod_entry_labels, v, n);
+	for (size_t i = 0; i < *n; i++)
+		v[i] = (void *)((struct pod_entry *)v[i])->pod;
 	qsort(v, *n, sizeof(*v), pod_name_cmp);
-	*pods = v;
+	*pods = (const struct np_pod **)v;
+	return 0;
+}
+
+static int ns_entry_cmp(const void *a, const void *b)
+{
+	const struct ns_entry *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+int engine_selector_near_namespaces(struct engine *e, const struct np_selector *sel,
+				    const struct np_requirement **term, const char ***names,
+				    const struct np_labels **labels, size_t *n)
+{
+	void **v = calloc(e->all_ns.n + 1, sizeof(*v));
+	*term = NULL;
+	*names = NULL;
+	*labels = NULL;
+	*n = 0;
+	if (!v)
+		return -ENOMEM;
+	*term = near_entries(sel, &e->all_ns, ns_entry_labels, v, n);
+	qsort(v, *n, sizeof(*v), ns_entry_cmp);
+	if (*n)
+		*labels = &((struct ns_entry *)v[0])->labels;
+	for (size_t i = 0; i < *n; i++)
+		v[i] = ((struct ns_entry *)v[i])->name;
+	*names = (const char **)v;
 	return 0;
 }

@@ -145,6 +145,13 @@ int engine_selector_near_pods(struct engine *e, const struct np_selector *sel, c
 			      const struct np_requirement **term, const struct np_pod ***pods,
 			      size_t *n);
 
+/* The same for namespaces: the names of those sel would match but for
+ * one term (*names sorted, caller frees; the strings and *labels, the
+ * labels of one of them, belong to the engine). */
+int engine_selector_near_namespaces(struct engine *e, const struct np_selector *sel,
+				    const struct np_requirement **term, const char ***names,
+				    const struct np_labels **labels, size_t *n);
+
 /* Lint: appends findings as DIAG_WARNING records with file:line and a code:
  *   NP001 policy selects no pod          NP002 peer selector matches nothing
  *   NP003 egress isolation blocks DNS    NP004 rule shadowed by another rule
