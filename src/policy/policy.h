@@ -104,7 +104,9 @@ int engine_reach(struct engine *e, const struct np_port *ports, size_t nports,
 bool matrix_allowed(const struct np_matrix *m, size_t port, size_t src, size_t dst);
 void matrix_free(struct np_matrix *m);
 
-/* Every distinct containerPort (number/protocol) of the cluster's pods,
+/* The ports worth evaluating when none are given: every distinct
+ * containerPort of the cluster's pods, Service targetPort (numbered) and
+ * port number that a policy rule names (a range by its first port),
  * sorted by protocol then number. Caller frees *out. */
 int cluster_ports(const struct np_cluster *cl, struct np_port **out, size_t *n);
 
