@@ -8,7 +8,9 @@
 # netpol.io/interface annotation put into the store through the API.
 #   a. upstream-like matrix: every pod pair on 80/TCP and 81/UDP passes or
 #      fails on real traffic exactly as the engine says, policy after policy
-#   d. live `netpol explain` agrees with the offline one on the same objects
+#   d. live `netpol explain` agrees with the offline one on the same objects;
+#      it takes its lab from NETPOL_LAB/NETPOL_SOCKET, a Service as an
+#      endpoint, and names a near miss
 #   b. churn: 1,000 random policy and label changes through the API while
 #      probers check a flow every version denies and one every version allows
 #   c. restart under traffic: SIGTERM keeps the table, a new agent changes
@@ -201,7 +203,20 @@ if [[ $txt == *"kernel ("*"set in-iso"*"packets "*'"npa" counter comment "x/a in
 else
   fail live-explain-shows-kernel-counters "$txt"
 fi
-for pol in x/deny-ingress x/friends y/egress; do
+# the environment chooses the lab as for the kubectl verbs; a Service
+# stands for its pod on its targetPort; a near miss names the one term
+api POST $NP/x/networkpolicies '{"metadata":{"name":"near-b"},"spec":{"podSelector":{"matchLabels":{"app":"b","tier":"t1"}},
+  "ingress":[{"ports":[{"port":80}]}]}}' >/dev/null
+api POST /api/v1/namespaces/x/services '{"metadata":{"name":"bsvc"},"spec":{"selector":{"app":"b"},
+  "ports":[{"port":8080,"targetPort":80}]}}' >/dev/null
+wait_sync
+j=$(NETPOL_LAB=$LAB NETPOL_SOCKET=$SOCK "$NETPOL" explain --from x/a --to x/svc/bsvc --port 8080 -o json)
+got=$(jq -r '[.kernel.node, .to, .port, .allowed, (.ingress.nearMisses[] | .policy + " " + .term)] | join(",")' <<< "$j")
+want="/run/netns/$NODE,x/b,80,false,x/near-b tier=t1"
+[ "$got" = "$want" ] && pass live-explain-env-service-near-miss ||
+  fail live-explain-env-service-near-miss "got $got, want $want: $j"
+api DELETE /api/v1/namespaces/x/services/bsvc >/dev/null
+for pol in x/deny-ingress x/friends y/egress x/near-b; do
   api DELETE "$NP/${pol%/*}/networkpolicies/${pol#*/}" >/dev/null
 done
 
