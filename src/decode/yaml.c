@@ -16,8 +16,6 @@
 #include <string.h>
 #include <yaml.h>
 
-#define YAML_MAX_DEPTH DECODE_MAX_DEPTH
-
 struct anchor {
 	char *name;
 	const struct doc_node *node;
@@ -27,9 +25,9 @@ struct builder {
 	const char *name;
 	struct diag_list *diags;
 	struct doc_node *root;
-	struct doc_node *stack[YAML_MAX_DEPTH];
-	struct doc_node *key[YAML_MAX_DEPTH];   /* a mapping's key awaiting its value */
-	char *anchor_of[YAML_MAX_DEPTH];        /* anchor of an open collection */
+	struct doc_node *stack[DECODE_MAX_DEPTH];
+	struct doc_node *key[DECODE_MAX_DEPTH];   /* a mapping's key awaiting its value */
+	char *anchor_of[DECODE_MAX_DEPTH];        /* anchor of an open collection */
 	size_t depth;
 	struct anchor *anchors;
 	size_t nanchors;
@@ -52,7 +50,7 @@ static void builder_reset(struct builder *b)
 {
 	doc_free(b->root);
 	b->root = NULL;
-	for (size_t i = 0; i < YAML_MAX_DEPTH; i++) {
+	for (size_t i = 0; i < DECODE_MAX_DEPTH; i++) {
 		doc_free(b->key[i]);
 		b->key[i] = NULL;
 		free(b->anchor_of[i]);
@@ -124,7 +122,7 @@ static int key_to_string(struct builder *b, struct doc_node *k)
 
 /* Attaches a new node to the open collection (or makes it the root); takes
  * ownership of node in every case. */
-static int attach(struct builder *b, struct doc_node *node, const yaml_mark_t *m)
+static int attach(struct builder *b, struct doc_node *node)
 {
 	if (b->depth == 0) {
 		doc_free(b->root);
@@ -210,21 +208,21 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
 		doc_free(n);
 		return r;
 	}
-	return attach(b, n, &ev->start_mark);
+	return attach(b, n);
 }
 
 static int on_collection_start(struct builder *b, const yaml_event_t *ev, enum doc_type type)
 {
 	const yaml_mark_t *m = &ev->start_mark;
-	if (b->depth == YAML_MAX_DEPTH)
+	if (b->depth == DECODE_MAX_DEPTH)
 		return build_error(b, (int)m->line + 1, (int)m->column + 1,
-				   "nesting deeper than %d levels", YAML_MAX_DEPTH);
+				   "nesting deeper than %d levels", DECODE_MAX_DEPTH);
 	const yaml_char_t *anchor = type == DOC_MAP ? ev->data.mapping_start.anchor
 						    : ev->data.sequence_start.anchor;
 	struct doc_node *n = doc_new(type, (int)m->line + 1, (int)m->column + 1);
 	if (!n)
 		return -ENOMEM;
-	int r = attach(b, n, m);
+	int r = attach(b, n);
 	if (r < 0)
 		return r;
 	b->stack[b->depth] = n;
@@ -330,7 +328,7 @@ static int on_alias(struct builder *b, const yaml_event_t *ev)
 	}
 	n->line = (int)m->line + 1;
 	n->col = (int)m->column + 1;
-	return attach(b, n, m);
+	return attach(b, n);
 }
 
 /* ---- merge keys ---------------------------------------------------------------- */
