@@ -30,7 +30,7 @@ struct doc_node {
 	bool bval;                /* DOC_BOOL */
 	long long ival;           /* DOC_INT */
 	double fval;              /* DOC_FLOAT */
-	struct doc_node **keys;   /* DOC_MAP: n scalar keys, in source order */
+	struct doc_node **keys;   /* DOC_MAP: n unique string keys, in source order */
 	struct doc_node **vals;   /* DOC_MAP: values; DOC_SEQ: items */
 	size_t n, cap;
 };
@@ -53,7 +53,7 @@ int doc_append(struct doc_node *coll, struct doc_node *key, struct doc_node *val
 /* Deep copy; *budget is the number of nodes it may still create and is
  * decreased. NULL when out of memory or budget. */
 struct doc_node *doc_copy(const struct doc_node *n, size_t *budget);
-/* The value of key in a mapping (the last one when repeated), or NULL. */
+/* The value of key in a mapping, or NULL. */
 const struct doc_node *doc_get(const struct doc_node *map, const char *key);
 /* True for the floats that a double holds as an exact integer (|v| <= 2^53):
  * 80.0 is the integer 80, as after sigs.k8s.io/yaml's round trip through
@@ -144,12 +144,10 @@ struct field {
 };
 
 const struct field *doc_find_field(const struct field *fields, const char *name);
-/* True when key i of map repeats an earlier key; reports it (strict
- * decoding rejects duplicate fields). */
-bool doc_duplicate_key(struct dctx *c, const struct doc_node *map, size_t i);
 /* Calls the handler of each known field whose value is not null (null is
- * an absent field, as in Go) with the key on the path; reports unknown and
- * repeated fields. A null map is empty. */
+ * an absent field, as in Go) with the key on the path; reports unknown
+ * fields. A null map is empty. Keys are unique: the readers refuse
+ * repeated ones, and a json_t cannot hold them. */
 void doc_walk(struct dctx *c, const struct doc_node *map, const struct field *fields, void *in);
 /* Calls fn for every item of a sequence, with "[i]" on the path. */
 void doc_each_item(struct dctx *c, const struct doc_node *seq, field_fn fn, void *in);

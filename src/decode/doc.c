@@ -495,27 +495,12 @@ const struct field *doc_find_field(const struct field *fields, const char *name)
 	return NULL;
 }
 
-bool doc_duplicate_key(struct dctx *c, const struct doc_node *map, size_t i)
-{
-	for (size_t j = 0; j < i; j++) {
-		if (strcmp(map->keys[j]->text, map->keys[i]->text) != 0)
-			continue;
-		size_t mark = dctx_push_key(c, map->keys[i]->text);
-		dctx_error(c, map->keys[i], NULL, "duplicate field \"%s\"", c->path);
-		dctx_pop(c, mark);
-		return true;
-	}
-	return false;
-}
-
 void doc_walk(struct dctx *c, const struct doc_node *map, const struct field *fields, void *in)
 {
 	if (doc_want_map(c, map) < 0 || map->type != DOC_MAP)
 		return;
 	for (size_t i = 0; i < map->n; i++) {
 		const struct doc_node *k = map->keys[i], *v = map->vals[i];
-		if (doc_duplicate_key(c, map, i))
-			continue;
 		const struct field *f = doc_find_field(fields, k->text);
 		size_t mark = dctx_push_key(c, k->text);
 		if (!f)
