@@ -50,8 +50,8 @@ static struct doc_node *scalar_from_json(const json_t *j, int line, int col)
 	return n;
 }
 
-/* Recursion depth is bounded by jansson's own parser limit (or, for values
- * built in memory by the API server, by the caller). */
+/* Recursion depth is bounded by the reader's DECODE_MAX_DEPTH (or, for
+ * values built in memory, by the caller). */
 struct doc_node *decode_doc_from_json(const json_t *j, int line, int col)
 {
 	struct doc_node *n;
