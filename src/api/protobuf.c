@@ -447,20 +447,18 @@ static const struct pb_field *pb_lookup(const struct pb_message *m, uint32_t num
 	return NULL;
 }
 
-/* What Go's JSON says for a field the body left out: nothing for pointers
- * and omitempty values, but structs always, and null for slices and maps
- * without omitempty. */
+/* What Go's JSON says for a field the body left out: nothing for omitempty
+ * values, slices, maps and pointers, null for those without omitempty, and
+ * structs always (omitempty never leaves a struct out). */
 static int pb_absent(struct pb_ctx *c, const struct pb_field *fd, json_t *obj)
 {
 	static const uint8_t empty[1];
 	bool many = fd->flags & (PB_REPEATED | PB_MAP);
-	if (fd->flags & PB_POINTER)
-		return 0;
 	if (fd->flags & PB_INLINE)
 		return pb_message(c, fd->msg, (struct pb){empty, empty}, obj);
-	if (many && !(fd->flags & PB_OMITEMPTY))
+	if ((many || (fd->flags & PB_POINTER)) && !(fd->flags & PB_OMITEMPTY))
 		return json_object_set_new(obj, fd->json, json_null()) < 0 ? pb_nomem(c) : 0;
-	if (many || json_object_get(obj, fd->json))
+	if (many || (fd->flags & PB_POINTER) || json_object_get(obj, fd->json))
 		return 0;
 	if ((fd->flags & PB_OMITEMPTY) && pb_is_varint(fd->type))
 		return 0;
