@@ -10,7 +10,12 @@ regenerated when a release adds fields. Usage:
 
   gen-protobuf-schema.py DIR > src/api/protobuf_schema.c
 
-where DIR holds core_v1, apps_v1, networking_v1, meta_v1 (.proto and .go).
+where DIR holds core_v1, apps_v1, networking_v1, meta_v1 (.proto and .go),
+from kubernetes/api and kubernetes/apimachinery at v0.32.x, e.g.
+  git -C api show v0.32.9:core/v1/generated.proto > DIR/core_v1.proto
+  git -C api show v0.32.9:core/v1/types.go > DIR/core_v1.go
+  (apps/v1, networking/v1 likewise; meta_v1 from apimachinery's
+  pkg/apis/meta/v1/generated.proto and types.go)
 """
 import re
 import sys

@@ -1,9 +1,11 @@
 /* protobuf.c: Kubernetes protobuf request bodies, turned into JSON.
  *
- * kubectl 1.32's typed clients (create namespace/deployment/service,
- * expose, ...) send built-in objects as application/vnd.kubernetes.protobuf
- * and never fall back to JSON: client-go retries with JSON after a 415
- * only for CBOR bodies. The envelope is the magic "k8s\0" and a
+ * kubectl 1.32's typed clients (create namespace/deployment/service/...)
+ * send built-in objects as application/vnd.kubernetes.protobuf and never
+ * fall back to JSON: client-go switches to JSON after a 415 only for CBOR
+ * bodies (and only with its CBOR feature gate). Responses may stay JSON:
+ * those clients accept "application/vnd.kubernetes.protobuf,
+ * application/json" and decode by the response's Content-Type. The envelope is the magic "k8s\0" and a
  * runtime.Unknown {typeMeta, raw, contentEncoding, contentType}; raw is the
  * object's own message.
  *
@@ -565,21 +567,23 @@ static const struct pb_kind *pb_find_kind(const struct pb_envelope *e)
 	return NULL;
 }
 
-/* {"kind", "apiVersion"} from the envelope, as a JSON client writes them. */
-static json_t *pb_type_meta_json(struct pb_ctx *c, const struct pb_envelope *e)
+/* {"kind", "apiVersion"} from the envelope, as a JSON client writes them
+ * (TypeMeta's fields are omitempty strings). */
+static int pb_type_meta_json(struct pb_ctx *c, const struct pb_envelope *e, json_t *obj)
 {
-	json_t *obj = json_object(), *k = NULL, *av = NULL;
-	if (!obj || !(k = pb_json_string(c, e->kind, "kind")) ||
-	    !(av = pb_json_string(c, e->api_version, "apiVersion")) ||
-	    json_object_set_new(obj, "kind", k) < 0 ||
-	    (k = NULL, json_object_set_new(obj, "apiVersion", av) < 0)) {
-		json_decref(k);
-		json_decref(obj);
-		if (!c->err)
-			pb_nomem(c);
-		return NULL;
+	static const struct pb_field fields[] = {
+		{2, "kind", PB_STRING, PB_OMITEMPTY, NULL},
+		{1, "apiVersion", PB_STRING, PB_OMITEMPTY, NULL},
+	};
+	const struct pb *values[] = {&e->kind, &e->api_version};
+	for (size_t i = 0; i < 2; i++) {
+		if (pb_len(*values[i]) == 0)
+			continue;
+		json_t *v = pb_value(c, &fields[i], *values[i]);
+		if (!v || pb_set(c, &fields[i], obj, v) < 0)
+			return pb_err(c);
 	}
-	return obj;
+	return 0;
 }
 
 static int pb_refuse_kind(const struct pb_envelope *e, char **err)
@@ -616,14 +620,14 @@ int api_protobuf_decode(const void *buf, size_t len, json_t **out, char **err)
 	const struct pb_kind *k = pb_find_kind(&e);
 	if (!k)
 		return pb_refuse_kind(&e, err);
-	json_t *obj = pb_type_meta_json(&c, &e);
-	if (!obj || pb_message(&c, k->msg, e.raw, obj) < 0) {
+	json_t *obj = json_object();
+	if (!obj || pb_type_meta_json(&c, &e, obj) < 0 || pb_message(&c, k->msg, e.raw, obj) < 0) {
 		json_decref(obj);
 		if (asprintf(err, "the protobuf %s is malformed: %s", k->kind,
 			     c.err ? c.err : "out of memory") < 0)
 			*err = NULL;
 		free(c.err);
-		return c.ret == -ENOMEM ? -ENOMEM : -EINVAL;
+		return c.ret == -ENOMEM || !c.err ? -ENOMEM : -EINVAL;
 	}
 	*out = obj;
 	return 0;

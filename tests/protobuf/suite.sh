@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Protobuf request bodies on the wire: the REAL kubectl's typed clients
-# (create namespace/deployment/service, expose) send
+# (create namespace/deployment/service) send
 # application/vnd.kubernetes.protobuf and never fall back to JSON; the
-# daemon must store what a JSON client would have stored. Also raw bodies
+# daemon must store what a JSON client would have stored (expose, which
+# sends JSON, checks the two agree on a named targetPort). Also raw bodies
 # with curl: unknown fields (400), kinds we do not read (415), protobuf
 # DeleteOptions. A daemon per test (`netpol serve --no-node`, throwaway
 # state directory). Prints "PASS name" / "FAIL name: why" / "SKIP name: why".
