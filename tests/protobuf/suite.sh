@@ -85,10 +85,12 @@ run() {
   fi
 }
 
-t_real_kubectl_create_deployment_stores_replicas_and_labels() {
+t_real_kubectl_create_namespace_and_deployment_store_replicas_and_labels() {
   skip_without_kubectl
   start_daemon
   rk create namespace web
+  rk get ns web -o jsonpath='{.status.phase}'
+  [ "$(cat "$T/k.out")" = Active ] || fail "namespace phase: $(cat "$T/k.out")"
   rk create deployment nginx --image=nginx --replicas=2 -n web
   grep -q 'deployment.apps/nginx created' "$T/k.out" || fail "create said: $(cat "$T/k.out")"
   rk get deploy nginx -n web -o json
@@ -113,16 +115,6 @@ t_real_kubectl_create_service_clusterip_and_expose() {
   rk get svc api -o json
   [ "$(jq -c '.spec.ports[0] | [.port, .targetPort]' "$T/k.out")" = '[80,"http"]' ] ||
     fail "expose ports: $(jq -c .spec.ports "$T/k.out")"
-}
-
-t_real_kubectl_create_namespace_still_works() {
-  skip_without_kubectl
-  start_daemon
-  rk create namespace team-a
-  rk get ns team-a -o jsonpath='{.status.phase}'
-  [ "$(cat "$T/k.out")" = Active ] || fail "phase: $(cat "$T/k.out")"
-  # and a kind outside the generators: a Pod sent as protobuf by curl below
-  # is covered in unknown_fields_and_kinds_are_refused_with_a_status
 }
 
 t_unknown_fields_and_kinds_are_refused_with_a_status() {
@@ -155,9 +147,8 @@ t_protobuf_delete_options_are_honoured() {
     fail "a dry-run delete changed it: $(api /api/v1/namespaces/keep | jq -c .status)"
 }
 
-run real_kubectl_create_deployment_stores_replicas_and_labels t_real_kubectl_create_deployment_stores_replicas_and_labels
+run real_kubectl_create_namespace_and_deployment_store_replicas_and_labels t_real_kubectl_create_namespace_and_deployment_store_replicas_and_labels
 run real_kubectl_create_service_clusterip_and_expose t_real_kubectl_create_service_clusterip_and_expose
-run real_kubectl_create_namespace_still_works t_real_kubectl_create_namespace_still_works
 run unknown_fields_and_kinds_are_refused_with_a_status t_unknown_fields_and_kinds_are_refused_with_a_status
 run protobuf_delete_options_are_honoured t_protobuf_delete_options_are_honoured
 exit 0
