@@ -135,8 +135,14 @@ static size_t pb_len(struct pb b)
 
 /* ---- scalars -------------------------------------------------------------------------------- */
 
+/* A NUL is refused as the JSON reader refuses \u0000: the server keeps
+ * strings as C strings, which would cut it short. */
 static json_t *pb_json_string(struct pb_ctx *c, struct pb s, const char *what)
 {
+	if (pb_len(s) && memchr(s.p, 0, pb_len(s))) {
+		pb_fail(c, -EINVAL, "%s contains a NUL byte", what);
+		return NULL;
+	}
 	json_t *v = json_stringn((const char *)s.p, pb_len(s));
 	if (!v)
 		pb_fail(c, -EINVAL, "%s is not valid UTF-8", what);

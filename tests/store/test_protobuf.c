@@ -543,6 +543,12 @@ TEST(protobuf_malformed_bodies_are_refused)
 	w_msg(&raw, 1, &meta);
 	w_envelope(&body, "v1", "Namespace", &raw);
 	CHECK_REFUSED(body.b, body.n, -EINVAL, "not valid UTF-8");
+	/* a NUL, which JSON bodies cannot carry either */
+	raw.n = meta.n = 0;
+	w_bytes(&meta, 1, "a\0b", 3);
+	w_msg(&raw, 1, &meta);
+	w_envelope(&body, "v1", "Namespace", &raw);
+	CHECK_REFUSED(body.b, body.n, -EINVAL, "name contains a NUL byte");
 	/* an int32 out of range */
 	struct pbw spec = {.n = 0};
 	raw.n = 0;
