@@ -150,6 +150,23 @@ static int parse_short(struct kctl *k, const struct kflag *sets[2], int argc, ch
 	return 0;
 }
 
+/* kubectl 1.32's values; the old booleans are gone there too. */
+static int dry_parse(struct kctl *k)
+{
+	if (strcmp(k->dry_run, "none") == 0)
+		k->dry = KCTL_DRY_NONE;
+	else if (strcmp(k->dry_run, "client") == 0)
+		k->dry = KCTL_DRY_CLIENT;
+	else if (strcmp(k->dry_run, "server") == 0)
+		k->dry = KCTL_DRY_SERVER;
+	else {
+		kctl_error("Invalid dry-run value (%s). Must be \"none\", \"server\", or \"client\".",
+			   k->dry_run);
+		return -1;
+	}
+	return 0;
+}
+
 int kctl_init(struct kctl *k, int argc, char **argv, const struct kflag *flags,
 	      const char *usage)
 {
@@ -188,6 +205,10 @@ int kctl_init(struct kctl *k, int argc, char **argv, const struct kflag *flags,
 			kctl_done(k);
 			return -1;
 		}
+	}
+	if (k->dry_run && dry_parse(k) < 0) {
+		kctl_done(k);
+		return -1;
 	}
 	k->ns_given = k->ns != NULL;
 	if (!k->ns || !*k->ns)

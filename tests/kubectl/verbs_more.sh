@@ -1,0 +1,126 @@
+# Sourced by suite.sh (its helpers: start_daemon, K, api, fail, run):
+# --dry-run on every mutating verb, run --rm -i output, describe, logs by
+# TYPE/NAME and -l, verbs netpol does not implement, per-verb help,
+# completion, `netpol status`.
+
+# watch_from RESOURCE_PATH FILE: a raw watch from the current revision (no
+# synthetic ADDED events for what exists), one JSON event per line.
+watch_from() {
+  local rv
+  rv=$(api "$1" | jq -r .metadata.resourceVersion)
+  curl -sN --unix-socket "$T/api.sock" "http://lab$1?watch=true&resourceVersion=$rv" > "$2" 2>/dev/null &
+  echo $! >> "$T/watchers"
+}
+
+stop_watchers() {
+  local p
+  for p in $(cat "$T/watchers" 2>/dev/null); do kill "$p" 2>/dev/null; done
+  rm -f "$T/watchers"
+}
+
+# wait_for_line FILE PATTERN: up to 20 s
+wait_for_line() {
+  local i
+  for i in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+dry_manifests() {
+  cat > "$T/pod.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: dry, labels: {app: dry}}
+spec: {containers: [{name: c, image: nginx}]}
+YAML
+  cat > "$T/np.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: dry}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+YAML
+  cat > "$T/real-changed.yaml" <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: real}
+spec: {podSelector: {matchLabels: {changed: "yes"}}, policyTypes: [Ingress]}
+YAML
+}
+
+# Every mutating verb, in one dry-run mode; the expected line after each.
+dry_run_every_verb() {
+  local m=$1 sfx
+  [ "$m" = client ] && sfx='(dry run)' || sfx='(server dry run)'
+  expect() {
+    local want=$1; shift
+    local got
+    got=$(K "$@" 2>&1) || fail "$*: exit $?: $got"
+    [ "$got" = "$want" ] || fail "$*: said '$got', want '$want'"
+  }
+  expect "pod/dry created $sfx" create -f "$T/pod.yaml" --dry-run=$m
+  expect "namespace/dryns created $sfx" create ns dryns --dry-run=$m
+  expect "networkpolicy.networking.k8s.io/dry created $sfx" apply -f "$T/np.yaml" --dry-run=$m
+  expect "networkpolicy.networking.k8s.io/real configured $sfx" apply -f "$T/real-changed.yaml" --dry-run=$m
+  expect "pod/dryrun created $sfx" run dryrun --image=nginx --dry-run=$m
+  expect "deployment.apps/drydep created $sfx" run drydep --image=nginx --replicas=2 --dry-run=$m
+  expect "service/drysvc exposed $sfx" expose pod real --port=80 --name=drysvc --dry-run=$m
+  expect "pod/real labeled $sfx" label pod real dry=yes --dry-run=$m
+  expect "pod \"real\" deleted $sfx" delete pod real --dry-run=$m
+  expect "namespace \"other\" deleted $sfx" delete ns other --dry-run=$m
+}
+
+t_dry_run_persists_nothing_and_sends_no_watch_event() {
+  start_daemon --no-controllers
+  dry_manifests
+  K run real --image=nginx --labels=app=real > /dev/null || fail "run real"
+  K create ns other > /dev/null || fail "create ns other"
+  sed 's/changed: "yes"/app: real/' "$T/real-changed.yaml" > "$T/real.yaml"
+  K apply -f "$T/real.yaml" > /dev/null || fail "apply real"
+  local r
+  for r in /api/v1/pods /apis/apps/v1/deployments /api/v1/services \
+           /apis/networking.k8s.io/v1/networkpolicies /api/v1/namespaces; do
+    watch_from "$r" "$T/w.$(basename $r)"
+  done
+  # (a watch from a revision replays every later event, however late it connects)
+  dry_run_every_verb client
+  dry_run_every_verb server
+  # the objects are as before
+  [ "$(K get pods,deploy,svc,netpol -A -o name | sort | tr '\n' ' ')" = "networkpolicy.networking.k8s.io/real pod/real " ] ||
+    fail "left: $(K get pods,deploy,svc,netpol -A -o name)"
+  K get ns dryns > /dev/null 2>&1 && fail "namespace dryns exists"
+  [ "$(K get ns other -o jsonpath='{.status.phase}')" = Active ] || fail "ns other: $(K get ns other -o yaml)"
+  [ "$(K get pod real -o jsonpath='{.metadata.labels}')" = '{"app":"real"}' ] || fail "labels: $(K get pod real -o jsonpath='{.metadata.labels}')"
+  [ "$(K get netpol real -o jsonpath='{.spec.podSelector.matchLabels}')" = '{"app":"real"}' ] || fail "policy changed"
+  # then one real change per kind: the first (and only) event of each watch
+  K label pod real sentinel=1 > /dev/null
+  K create ns sentinel > /dev/null
+  K run sentinel --image=nginx --replicas=1 > /dev/null
+  K expose pod real --port=80 --name=sentinel > /dev/null
+  sed 's/name: real/name: sentinel/' "$T/real-changed.yaml" | K create -f - > /dev/null
+  for r in pods deployments services networkpolicies namespaces; do
+    wait_for_line "$T/w.$r" sentinel || fail "watch of $r: no sentinel event: $(cat "$T/w.$r")"
+    [ "$(head -n 1 "$T/w.$r" | grep -c sentinel)" = 1 ] || fail "watch of $r saw a dry run: $(head -n 1 "$T/w.$r")"
+  done
+  stop_watchers
+}
+
+t_dry_run_client_prints_the_object_and_validates_locally() {
+  start_daemon --no-controllers
+  dry_manifests
+  K run web --image=nginx --dry-run=client -o yaml > "$T/o" 2>&1 || fail "run -o yaml: $(cat "$T/o")"
+  grep -qx 'kind: Pod' "$T/o" && grep -qx '  name: web' "$T/o" || fail "run -o yaml: $(cat "$T/o")"
+  K create ns x --dry-run=server -o json > "$T/o" 2>&1 || fail "create ns -o json: $(cat "$T/o")"
+  [ "$(jq -r .metadata.name "$T/o")" = x ] || fail "create ns -o json: $(cat "$T/o")"
+  K create -f "$T/pod.yaml" --dry-run=client -o name > "$T/o" 2>&1
+  [ "$(cat "$T/o")" = pod/dry ] || fail "-o name: $(cat "$T/o")"
+  K run Bad_Name --image=nginx --dry-run=client > "$T/o" 2>&1 && fail "a bad name passed a client dry run"
+  grep -q '^The Pod "Bad_Name" is invalid: ' "$T/o" || fail "bad name: $(cat "$T/o")"
+  K run a --image=nginx --dry-run=maybe > "$T/o" 2>&1 && fail "--dry-run=maybe accepted"
+  grep -q 'Invalid dry-run value (maybe)' "$T/o" || fail "--dry-run=maybe: $(cat "$T/o")"
+  K run a --image=busybox -i --dry-run=client > "$T/o" 2>&1 && fail "-i with --dry-run accepted"
+  [ -z "$(K get pods -o name)" ] || fail "pods stored: $(K get pods -o name)"
+  K get ns x > /dev/null 2>&1 && fail "namespace x stored"
+  return 0
+}
+
+run dry_run_persists_nothing_and_sends_no_watch_event t_dry_run_persists_nothing_and_sends_no_watch_event
+run dry_run_client_prints_the_object_and_validates_locally t_dry_run_client_prints_the_object_and_validates_locally
