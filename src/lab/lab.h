@@ -203,6 +203,10 @@ struct lab_ctr_state {
 	bool finished;          /* exited, not to be restarted */
 	int exit_code;          /* of the last run that ended */
 	bool open_stdin, tty;
+	/* Where the output of the current run (or, when none runs, of the
+	 * last one) begins in the log: an attach that must not miss what a
+	 * run wrote before it came reads from there. */
+	long long log_start;
 };
 
 /* The state of a container (NULL: the first); -ENOENT if no such one. */

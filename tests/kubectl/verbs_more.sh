@@ -124,3 +124,26 @@ t_dry_run_client_prints_the_object_and_validates_locally() {
 
 run dry_run_persists_nothing_and_sends_no_watch_event t_dry_run_persists_nothing_and_sends_no_watch_event
 run dry_run_client_prints_the_object_and_validates_locally t_dry_run_client_prints_the_object_and_validates_locally
+
+# run --rm -i prints what the container wrote, however early it wrote and
+# exited: RUN_RM_RUNS times (default 100), each pod deleted.
+t_run_rm_i_never_loses_early_output() {
+  start_node_daemon
+  trap '"$NETPOL" down > /dev/null 2>&1' EXIT
+  local i out t0 t1 n=${RUN_RM_RUNS:-100}
+  t0=$(date +%s%N)
+  for i in $(seq 1 "$n"); do
+    out=$(K run "hi$i" --rm -i --image=busybox -- /bin/sh -c 'echo hi' < /dev/null 2>&1)
+    [ "$(printf '%s\n' "$out" | head -n 1)" = hi ] || fail "run $i of $n printed: $out"
+    printf '%s\n' "$out" | grep -qx "pod \"hi$i\" deleted" || fail "run $i did not delete: $out"
+  done
+  t1=$(date +%s%N)
+  echo "run --rm -i: $n runs, $(( (t1 - t0) / 1000000 / n )) ms per run" > "$T/figure"
+  cat "$T/figure" >&2
+  K get pods -o name > "$T/o" 2>&1
+  "$NETPOL" down > /dev/null 2>&1 || fail "netpol down"
+  trap - EXIT
+  rm -f "$T/pid"
+}
+
+run run_rm_i_never_loses_early_output t_run_rm_i_never_loses_early_output
