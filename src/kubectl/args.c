@@ -150,6 +150,47 @@ static int parse_short(struct kctl *k, const struct kflag *sets[2], int argc, ch
 	return 0;
 }
 
+const char kctl_env_help[] =
+	"Environment:\n"
+	"  NETPOL_SOCKET       the lab daemon's API socket (default " KCTL_DEFAULT_SOCKET ")\n"
+	"  NETPOL_STATE_DIR    its state directory: store, CA, token, daemon.log (default "
+	KCTL_DEFAULT_STATE_DIR ")\n"
+	"  NETPOL_LAB          the lab's name, for a daemon the CLI starts (default " KCTL_DEFAULT_LAB ")\n"
+	"  NETPOL_SERVE_FLAGS  one extra flag for a daemon the CLI starts (e.g. --no-agent)\n"
+	"A verb starts the daemon (`netpol serve`) when none answers on the socket;\n"
+	"`netpol status` lists the labs that run, `netpol down` stops one.\n";
+
+static const char global_help[] =
+	"Global options:\n"
+	"  -n, --namespace=NAME   the namespace (default \"default\")\n"
+	"      --socket=PATH      the lab daemon's socket (overrides NETPOL_SOCKET)\n"
+	"      --state-dir=DIR    its state directory (overrides NETPOL_STATE_DIR)\n"
+	"      --lab=NAME         the lab's name (overrides NETPOL_LAB)\n"
+	"  -h, --help             this help\n";
+
+static void print_flag(FILE *f, const struct kflag *fl)
+{
+	static const char *const value[] = {[KF_BOOL] = "", [KF_STRING] = "=VALUE",
+					    [KF_INT] = "=N", [KF_LIST] = "=VALUE"};
+	const char *v = strcmp(fl->name, "dry-run") == 0 ? "=none|client|server" : value[fl->type];
+	if (fl->shorthand)
+		fprintf(f, "  -%c, --%s%s", fl->shorthand, fl->name, v);
+	else
+		fprintf(f, "      --%s%s", fl->name, v);
+	fprintf(f, "%s\n", fl->type == KF_LIST ? " (may be repeated)" : "");
+}
+
+void kctl_print_help(FILE *f, const char *usage, const struct kflag *flags)
+{
+	fprintf(f, "%s", usage ? usage : "");
+	if (flags && flags->name) {
+		fprintf(f, "\nOptions:\n");
+		for (const struct kflag *fl = flags; fl->name; fl++)
+			print_flag(f, fl);
+	}
+	fprintf(f, "\n%s\n%s", global_help, kctl_env_help);
+}
+
 /* kubectl 1.32's values; the old booleans are gone there too. */
 static int dry_parse(struct kctl *k)
 {
@@ -214,7 +255,7 @@ int kctl_init(struct kctl *k, int argc, char **argv, const struct kflag *flags,
 	if (!k->ns || !*k->ns)
 		k->ns = "default";
 	if (k->help) {
-		printf("%s", usage ? usage : "");
+		kctl_print_help(stdout, usage, flags);
 		kctl_done(k);
 		return 1;
 	}
