@@ -524,6 +524,7 @@ struct log_reader {
 	char *ns, *name;
 	int fd;
 	bool follow;
+	long long end;          /* --previous: where that run's output ends; -1: none */
 };
 
 /* Positions fd at the start of the last n lines (n < 0: all). */
@@ -554,8 +555,15 @@ static int log_open(void *ctx, const struct api_log_request *r, void **out, char
 	*msg = NULL;
 	pthread_mutex_lock(&k->mu);
 	struct kpod *kp = kpod_find(k, r->ns, r->name);
+	struct lab_ctr_state st = {.prev_log_start = -1};
 	if (!kp || !kp->lp) {
 		err = not_running(k, r->ns, r->name, msg);
+	} else if (r->previous && (lab_pod_ctr_state(kp->lp, r->container, &st) < 0 ||
+				   st.prev_log_start < 0)) {
+		err = -EINVAL;
+		if (asprintf(msg, "previous terminated container \"%s\" in pod \"%s\" not found",
+			     r->container ? r->container : st.name ? st.name : "", kp->name) < 0)
+			*msg = NULL;
 	} else {
 		const char *path = lab_pod_log_path(kp->lp, r->container);
 		fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -575,8 +583,13 @@ static int log_open(void *ctx, const struct api_log_request *r, void **out, char
 			close(fd);
 		return err ? err : -ENOMEM;
 	}
-	seek_tail(fd, r->tail_lines);
-	*lr = (struct log_reader){k, strdup(r->ns), strdup(r->name), fd, r->follow};
+	*lr = (struct log_reader){k, strdup(r->ns), strdup(r->name), fd, r->follow && !r->previous, -1};
+	if (r->previous) {
+		lr->end = st.log_start;
+		lseek(fd, (off_t)st.prev_log_start, SEEK_SET);
+	} else {
+		seek_tail(fd, r->tail_lines);
+	}
 	*out = lr;
 	return 0;
 }
@@ -593,6 +606,13 @@ static ssize_t log_read(void *reader, char *buf, size_t max, int wait_ms)
 {
 	struct log_reader *lr = reader;
 	int64_t deadline = mono_ms() + wait_ms;
+	if (lr->end >= 0) {
+		off_t pos = lseek(lr->fd, 0, SEEK_CUR);
+		if (pos < 0 || pos >= lr->end)
+			return -1;
+		if ((long long)max > lr->end - pos)
+			max = (size_t)(lr->end - pos);
+	}
 	for (;;) {
 		ssize_t n = read(lr->fd, buf, max);
 		if (n > 0)

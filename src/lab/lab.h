@@ -207,6 +207,9 @@ struct lab_ctr_state {
 	 * last one) begins in the log: an attach that must not miss what a
 	 * run wrote before it came reads from there. */
 	long long log_start;
+	/* Where the run before it began (it ends at log_start); -1: none. */
+	long long prev_log_start;
+	const char *name;       /* the container's, owned by the pod */
 };
 
 /* The state of a container (NULL: the first); -ENOENT if no such one. */

@@ -277,6 +277,8 @@ int proc_start(const struct proc_pod_env *pe, struct lab_ctr *c)
 		rc = -errno;
 		goto cleanup;
 	}
+	/* started_ms is 0 until the first run */
+	c->prev_log_start = c->started_ms ? c->log_start : -1;
 	c->log_start = log_size(logfd);
 	rc = stdio_open(c, &infd, slave, sizeof(slave));
 	if (rc < 0)

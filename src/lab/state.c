@@ -161,6 +161,7 @@ static void ctr_adopt(struct lab_ctr *c, pid_t pid, unsigned long long start)
 	 * from earlier runs': an attach starts from now */
 	struct stat sb;
 	c->log_start = c->log_path && stat(c->log_path, &sb) == 0 ? (long long)sb.st_size : 0;
+	c->prev_log_start = -1;
 }
 
 static int ctr_load(struct lab_ctr *c, json_t *j)

@@ -146,3 +146,70 @@ t_run_rm_i_never_loses_early_output() {
 
 run run_rm_i_never_loses_early_output t_run_rm_i_never_loses_early_output
 [ -f "$ROOT/$COUNT/figure" ] && cat "$ROOT/$COUNT/figure"
+
+t_describe_hides_last_applied_and_prints_annotations_whole() {
+  start_daemon --no-controllers
+  local long
+  long=$(printf 'x%.0s' $(seq 1 200))
+  cat > "$T/a.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: annotated
+  annotations: {note: "a,b=c, d", long: "$long", multi: "one\ntwo"}
+spec: {containers: [{name: c, image: nginx}]}
+YAML
+  K apply -f "$T/a.yaml" > /dev/null || fail "apply"
+  K describe pod annotated > "$T/o" 2>&1 || fail "describe: $(cat "$T/o")"
+  grep -q 'last-applied' "$T/o" && fail "last-applied shown: $(cat "$T/o")"
+  grep -qx 'Annotations:  long:' "$T/o" || fail "long annotation: $(grep -A3 '^Annotations' "$T/o")"
+  grep -qx "                $(printf 'x%.0s' $(seq 1 138))\.\.\." "$T/o" || fail "long value: $(grep -A3 '^Annotations' "$T/o")"
+  grep -qx '              multi:' "$T/o" && grep -qx '                one' "$T/o" && grep -qx '                two' "$T/o" ||
+    fail "multi-line value: $(grep -A8 '^Annotations' "$T/o")"
+  grep -qx '              note: a,b=c, d' "$T/o" || fail "note: $(grep -A8 '^Annotations' "$T/o")"
+}
+
+t_logs_by_deployment_selector_follow_and_previous() {
+  start_node_daemon
+  trap '"$NETPOL" down > /dev/null 2>&1' EXIT
+  K run talk --image=busybox --replicas=2 -- /bin/sh -c 'echo hello from $(hostname); exec sleep 3600' > /dev/null || fail "run talk"
+  local i pods out
+  for i in $(seq 1 200); do
+    pods=$(api '/api/v1/namespaces/default/pods?labelSelector=run%3Dtalk' | jq -r '.items[] | select(.status.phase == "Running") | .metadata.name' | sort)
+    [ "$(echo "$pods" | grep -c .)" = 2 ] && [ "$(K logs -l run=talk 2>/dev/null | grep -c '^hello from')" = 2 ] && break
+    sleep 0.1
+  done
+  [ "$(echo "$pods" | grep -c .)" = 2 ] || fail "pods of talk: $pods"
+  [ "$(K logs -l run=talk | sort)" = "$(for p in $pods; do echo "hello from $p"; done)" ] || fail "logs -l: $(K logs -l run=talk 2>&1)"
+  [ "$(K logs -l run=talk --prefix | sort)" = "$(for p in $pods; do echo "[pod/$p/talk] hello from $p"; done)" ] ||
+    fail "logs -l --prefix: $(K logs -l run=talk --prefix 2>&1)"
+  out=$(K logs deploy/talk 2> "$T/err") || fail "logs deploy/talk: $out $(cat "$T/err")"
+  echo "$out" | grep -Eqx "hello from ($(echo $pods | tr ' ' '|'))" || fail "logs deploy/talk: $out"
+  grep -q '^Found 2 pods, using pod/talk-' "$T/err" || fail "logs deploy/talk said: $(cat "$T/err")"
+  K logs deploy/nope > "$T/o" 2>&1 && fail "logs deploy/nope succeeded"
+  grep -q 'deployments.apps "nope" not found' "$T/o" || fail "logs deploy/nope: $(cat "$T/o")"
+  # -f on a selector: both streams, and it keeps following
+  K logs -f -l run=talk > "$T/f" 2>&1 &
+  local fpid=$!
+  wait_for_line "$T/f" . && for i in $(seq 1 200); do [ "$(grep -c '^hello from' "$T/f")" = 2 ] && break; sleep 0.1; done
+  [ "$(grep -c '^hello from' "$T/f")" = 2 ] || fail "logs -f -l: $(cat "$T/f")"
+  kill -0 "$fpid" 2>/dev/null || fail "logs -f -l stopped following"
+  kill "$fpid"; wait "$fpid" 2>/dev/null
+  # --previous: the run before the current one
+  K logs "$(echo "$pods" | head -n 1)" --previous > "$T/o" 2>&1 && fail "--previous without a previous run"
+  grep -q 'previous terminated container "talk" in pod' "$T/o" || fail "--previous said: $(cat "$T/o")"
+  K run crash --image=busybox -- /bin/sh -c 'echo "run $RANDOM$RANDOM"; exit 1' > /dev/null || fail "run crash"
+  for i in $(seq 1 200); do
+    [ "$(api /api/v1/namespaces/default/pods/crash | jq -r '.status.containerStatuses[0].restartCount // 0')" -ge 1 ] && break
+    sleep 0.1
+  done
+  out=$(K logs crash --previous 2>&1) || fail "logs --previous: $out"
+  [ "$(echo "$out" | grep -c .)" = 1 ] && echo "$out" | grep -Eqx 'run [0-9]+' || fail "logs --previous: $out"
+  K logs crash | grep -qx "$out" || fail "the previous run's line is not in the log: $out"
+  "$NETPOL" down > /dev/null 2>&1 || fail "netpol down"
+  trap - EXIT
+  rm -f "$T/pid"
+}
+
+run describe_hides_last_applied_and_prints_annotations_whole t_describe_hides_last_applied_and_prints_annotations_whole
+run logs_by_deployment_selector_follow_and_previous t_logs_by_deployment_selector_follow_and_previous
