@@ -213,3 +213,93 @@ t_logs_by_deployment_selector_follow_and_previous() {
 
 run describe_hides_last_applied_and_prints_annotations_whole t_describe_hides_last_applied_and_prints_annotations_whole
 run logs_by_deployment_selector_follow_and_previous t_logs_by_deployment_selector_follow_and_previous
+
+t_unimplemented_verbs_point_to_the_real_kubectl() {
+  setup_cli
+  local v out
+  for v in edit diff wait rollout scale port-forward api-resources explain config; do
+    out=$("$T/bin/kubectl" $v deploy/nginx 2>&1) && fail "kubectl $v exited 0"
+    printf '%s\n' "$out" | head -n 1 | grep -qx "error: netpol's kubectl does not implement $v; use the real kubectl:" ||
+      fail "kubectl $v said: $out"
+    printf '%s\n' "$out" | grep -qx '  netpol kubeconfig > /tmp/netpol.kubeconfig' || fail "kubectl $v: $out"
+    printf '%s\n' "$out" | grep -Eqx "  KUBECONFIG=/tmp/netpol.kubeconfig (/.*/)?kubectl $v deploy/nginx" || fail "kubectl $v: $out"
+  done
+  for v in edit diff wait rollout scale port-forward api-resources config; do
+    "$NETPOL" $v x > "$T/o" 2>&1 && fail "netpol $v exited 0"
+    grep -q "does not implement $v" "$T/o" || fail "netpol $v said: $(cat "$T/o")"
+  done
+  # the command it gives works: the real kubectl against this lab
+  [ -n "$KUBECTL" ] && [ "$(readlink -f "$KUBECTL")" != "$(readlink -f "$NETPOL")" ] || { echo "no real kubectl" > "$T/skip"; return 0; }
+  start_daemon
+  out=$(PATH="$(dirname "$KUBECTL"):$PATH" "$NETPOL" api-resources 2>&1 | sed -n 3p)
+  "$NETPOL" kubeconfig > "$T/kc" 2>/dev/null || fail "netpol kubeconfig"
+  eval "${out//\/tmp\/netpol.kubeconfig/$T/kc}" > "$T/o" 2>&1 || fail "the command given ($out) failed: $(cat "$T/o")"
+  grep -q '^networkpolicies ' "$T/o" || fail "real kubectl api-resources: $(cat "$T/o")"
+}
+
+t_help_verb_and_environment() {
+  setup_cli
+  local v
+  for v in run create apply delete label expose logs get describe exec; do
+    "$NETPOL" help $v > "$T/h" 2>&1 || fail "netpol help $v failed: $(cat "$T/h")"
+    "$NETPOL" $v --help > "$T/h2" 2>&1 || fail "netpol $v --help failed"
+    cmp -s "$T/h" "$T/h2" || fail "help $v and $v --help differ"
+    grep -q "kubectl $v" "$T/h" || fail "help $v: $(head -n 5 "$T/h")"
+    grep -q '^Options:' "$T/h" && grep -q 'NETPOL_SOCKET' "$T/h" || fail "help $v: $(cat "$T/h")"
+  done
+  "$T/bin/kubectl" help run > "$T/h" 2>&1 && grep -q 'dry-run=none|client|server' "$T/h" || fail "kubectl help run: $(cat "$T/h")"
+  "$NETPOL" help run | grep -q 'Create and run a particular image' || fail "help run is the general help"
+  for v in "$NETPOL" "$T/bin/kubectl"; do
+    "$v" --help > "$T/h" 2>&1 || fail "$v --help failed"
+    for e in NETPOL_LAB NETPOL_SOCKET NETPOL_STATE_DIR NETPOL_SERVE_FLAGS; do
+      grep -q "^  $e " "$T/h" || fail "$v --help does not mention $e"
+    done
+    grep -q 'status' "$T/h" && grep -q 'completion' "$T/h" || fail "$v --help lacks verbs: $(cat "$T/h")"
+  done
+  "$NETPOL" help nope > "$T/h" 2>&1 && fail "help nope succeeded"
+  return 0
+}
+
+t_completion_bash_completes_verbs_kinds_and_flags() {
+  "$NETPOL" completion bash > "$T/c.bash" || fail "completion bash"
+  "$NETPOL" completion fish > "$T/o" 2>&1 && fail "completion fish accepted"
+  local got
+  got=$(PATH="$(dirname "$NETPOL"):$PATH" bash --norc -c '
+    source "$1" || exit 9
+    c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _netpol_complete; echo "${COMPREPLY[*]}"; }
+    c netpol ge; c netpol get deploy; c netpol run x --dry; c netpol -n x desc; c netpol completion z; c netpol help sta
+  ' _ "$T/c.bash") || fail "bash could not source it: $got"
+  [ "$got" = "$(printf 'get\ndeployments deployment deploy\n--dry-run\ndescribe\nzsh\nstatus')" ] || fail "completions: $got"
+  if command -v zsh > /dev/null; then
+    "$NETPOL" completion zsh > "$T/c.zsh" && zsh -fc 'autoload -U compinit && compinit -u; source "$1"' _ "$T/c.zsh" > "$T/o" 2>&1 ||
+      fail "zsh could not source it: $(cat "$T/o")"
+  fi
+  return 0
+}
+
+t_status_lists_running_and_stale_labs() {
+  start_daemon
+  local i line rec=/run/netpol/$NETPOL_LAB.daemon pid
+  pid=$(cat "$T/pid")
+  for i in $(seq 1 100); do "$NETPOL" status | grep -q "^$NETPOL_LAB " && break; sleep 0.1; done
+  line=$("$NETPOL" status | grep "^$NETPOL_LAB ")
+  echo "$line" | grep -Eq "^$NETPOL_LAB +running +$pid +$T/api.sock +https://127\.0\.0\.1:[0-9]+$" || fail "status: $("$NETPOL" status)"
+  "$NETPOL" status | head -n 1 | grep -Eq '^LAB +DAEMON +PID +SOCKET +TLS$' || fail "header: $("$NETPOL" status | head -n 1)"
+  kill -KILL "$pid"; wait "$pid" 2>/dev/null
+  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  "$NETPOL" status | grep -Eq "^$NETPOL_LAB +stale +$pid " || { rm -f "$rec"; fail "after kill: $("$NETPOL" status)"; }
+  rm -f "$rec" "$T/pid"
+  start_daemon
+  pid=$(cat "$T/pid")
+  for i in $(seq 1 100); do [ -f "$rec" ] && break; sleep 0.1; done
+  kill -TERM "$pid"
+  for i in $(seq 1 200); do [ -f "$rec" ] || break; sleep 0.1; done
+  [ -f "$rec" ] && { rm -f "$rec"; fail "the record outlived a clean stop"; }
+  rm -f "$T/pid"
+  return 0
+}
+
+run unimplemented_verbs_point_to_the_real_kubectl t_unimplemented_verbs_point_to_the_real_kubectl
+run help_verb_and_environment t_help_verb_and_environment
+run completion_bash_completes_verbs_kinds_and_flags t_completion_bash_completes_verbs_kinds_and_flags
+run status_lists_running_and_stale_labs t_status_lists_running_and_stale_labs
