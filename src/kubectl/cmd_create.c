@@ -18,6 +18,9 @@ static const char apply_usage[] =
 	"Usage:\n"
 	"  kubectl apply -f FILENAME [options]\n";
 
+static char *applied_text(json_t *obj);
+static void set_applied(json_t *obj, const char *text);
+
 /* POSTs obj (unless a client dry run) and prints the outcome. */
 static int create_post(struct kctl *k, const struct kkind *kk, const char *ns, json_t *obj,
 		       const char *source, const char *output)
@@ -47,20 +50,33 @@ static int create_post(struct kctl *k, const struct kkind *kk, const char *ns, j
 	return ret;
 }
 
-static int create_one(struct kctl *k, json_t *obj, const char *source, const char *output)
+/* --save-config: created as `apply` would have, so that a later apply
+ * has the configuration to compare with. */
+static int keep_applied(json_t *obj)
+{
+	char *text = applied_text(obj);
+	if (!text)
+		return kctl_error("out of memory");
+	set_applied(obj, text);
+	free(text);
+	return 0;
+}
+
+static int create_one(struct kctl *k, json_t *obj, const char *source, const char *output,
+		      bool save)
 {
 	const struct kkind *kk = kctl_object_kind(obj, source);
 	const char *ns = NULL;
-	if (!kk || kctl_object_namespace(k, kk, obj, &ns) < 0)
+	if (!kk || kctl_object_namespace(k, kk, obj, &ns) < 0 || (save && keep_applied(obj)))
 		return 1;
 	return create_post(k, kk, ns, obj, source, output);
 }
 
-static int create_namespace(struct kctl *k, const char *name, const char *output)
+static int create_namespace(struct kctl *k, const char *name, const char *output, bool save)
 {
 	json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
 				"metadata", "name", name);
-	int ret = create_post(k, kctl_kind("namespace"), NULL, obj, NULL, output);
+	int ret = save && keep_applied(obj) ? 1 : create_post(k, kctl_kind("namespace"), NULL, obj, NULL, output);
 	json_decref(obj);
 	return ret;
 }
@@ -93,7 +109,7 @@ int cmd_create(int argc, char **argv)
 			ret = kctl_error("exactly one NAME is required, got %zu\nSee '%s create namespace -h' for help and examples",
 					 k.args.n - 1, k.prog);
 		else
-			ret = create_namespace(&k, k.args.v[1], output);
+			ret = create_namespace(&k, k.args.v[1], output, save_config);
 	} else if (k.args.n >= 1) {
 		ret = kctl_error("Unexpected args: [%s]\nSee '%s create -h' for help and examples", k.args.v[0], k.prog);
 	} else if (files.n == 0) {
@@ -104,7 +120,7 @@ int cmd_create(int argc, char **argv)
 			ret = 1;
 		} else {
 			for (size_t i = 0; i < m.n; i++)
-				ret |= create_one(&k, m.items[i].obj, m.items[i].source, output);
+				ret |= create_one(&k, m.items[i].obj, m.items[i].source, output, save_config);
 			if (m.n == 0)
 				ret = kctl_error("no objects passed to create");
 			kctl_manifest_free(&m);

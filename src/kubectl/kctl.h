@@ -63,7 +63,7 @@ void kctl_strs_free(struct kstrs *s);
 int kctl_strs_add(struct kstrs *s, const char *v);
 
 /* A verb's help: usage, its flags, the global flags, the environment. */
-void kctl_print_help(FILE *f, const char *usage, const struct kflag *flags);
+void kctl_print_help(FILE *f, const char *verb, const char *usage, const struct kflag *flags);
 
 /* "error: ..." to stderr; returns 1 (the exit code). */
 int kctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

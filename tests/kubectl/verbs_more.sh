@@ -119,6 +119,9 @@ t_dry_run_client_prints_the_object_and_validates_locally() {
   K run a --image=busybox -i --dry-run=client > "$T/o" 2>&1 && fail "-i with --dry-run accepted"
   [ -z "$(K get pods -o name)" ] || fail "pods stored: $(K get pods -o name)"
   K get ns x > /dev/null 2>&1 && fail "namespace x stored"
+  # --save-config: a later apply of the same file has nothing to change
+  [ "$(K create -f "$T/pod.yaml" --save-config 2>&1)" = "pod/dry created" ] || fail "create --save-config"
+  [ "$(K apply -f "$T/pod.yaml" 2>&1)" = "pod/dry unchanged" ] || fail "apply after --save-config: $(K apply -f "$T/pod.yaml" 2>&1)"
   return 0
 }
 
