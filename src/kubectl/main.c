@@ -79,9 +79,7 @@ int kubectl_main(int argc, char **argv)
 		return i >= argc ? 1 : 0;
 	}
 	const struct verb *v = verb_find(argv[i]);
-	if (!v && kctl_unimplemented(argv[i]))
-		return kctl_refer(argc - i, argv + i);
-	if (!v) {
+	if (!v && !kctl_unimplemented(argv[i])) {
 		fprintf(stderr, "error: unknown command \"%s\" for \"kubectl\"\nRun 'kubectl --help' for usage.\n", argv[i]);
 		return 1;
 	}
@@ -94,7 +92,8 @@ int kubectl_main(int argc, char **argv)
 		args[n++] = argv[j];
 	for (int j = i + 1; j < argc; j++)
 		args[n++] = argv[j];
-	int ret = v->fn(n, args);
+	/* an unimplemented verb is referred with the flags given before it */
+	int ret = v ? v->fn(n, args) : kctl_refer(n, args);
 	free(args);
 	return ret;
 }
