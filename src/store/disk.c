@@ -67,15 +67,28 @@ cleanup:
 	return ret;
 }
 
-/* The first line of PRAGMA quick_check into *verdict; SQLite's result code
- * when the check itself cannot run (a file that is not a database). */
+/* quick_check's first problem on one line, without the banner SQLite
+ * puts before it ("*** in database main ***"). */
+static char *one_line(const char *v)
+{
+	const char *nl = strchr(v, '\n');
+	char *out = strdup(strncmp(v, "***", 3) == 0 && nl ? nl + 1 : v);
+	for (char *p = out; p && *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return out;
+}
+
+/* The first problem PRAGMA quick_check finds, or "ok", into *verdict;
+ * SQLite's result code when the check itself cannot run (a file that is
+ * not a database). */
 static int quick_check(struct store *s, char **verdict)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(st, 0);
-		*verdict = strdup(v ? v : "no answer");
+		*verdict = one_line(v ? v : "no answer");
 		rc = *verdict ? SQLITE_OK : SQLITE_NOMEM;
 	}
 	sqlite3_finalize(st);
