@@ -209,6 +209,37 @@ t_a_missing_or_empty_store_in_a_used_state_dir_is_refused() {
   expect_code 200 GET /api/v1/namespaces/kept
 }
 
+# A page goes bad under the running daemon: reads of it and every write
+# from then on answer a Status that says so, not a bare I/O error.
+t_corruption_found_while_running_stops_writes_with_a_clear_status() {
+  start_daemon
+  expect_code 201 POST /api/v1/namespaces '{"metadata":{"name":"kept"}}'
+  # checkpoint so the page is read from the file, spoil it, then write
+  # from another connection so the daemon drops its page cache
+  python3 - "$T/state/store.db" <<'EOF' || fail "could not corrupt the store"
+import sqlite3, sys
+path = sys.argv[1]
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+page = db.execute("SELECT rootpage FROM sqlite_master WHERE name='objects'").fetchone()[0]
+size = db.execute("PRAGMA page_size").fetchone()[0]
+with open(path, "r+b") as f:
+    f.seek((page - 1) * size)
+    f.write(bytes((i * 37 + 11) % 256 for i in range(size)))
+db.execute("PRAGMA user_version=1")
+db.close()
+EOF
+  expect_code 500 GET /api/v1/namespaces/kept
+  jbody .message | grep -q "the store's database is corrupt, so it accepts no more writes" ||
+    fail "message: $(jbody .message)"
+  expect_code 500 POST /api/v1/namespaces '{"metadata":{"name":"new"}}'
+  jbody .message | grep -q "database is corrupt" || fail "message: $(jbody .message)"
+  stop_daemon
+  refused_start "a store found corrupt while running"
+  grep -qF "$T/state/store.db is corrupt (quick_check: " "$T/refused" ||
+    fail "message at restart: $(cat "$T/refused")"
+}
+
 # ---- tests: a full disk ------------------------------------------------------------------
 
 # The create is refused with the disk-full Status (kubectl and netpol print
@@ -300,6 +331,7 @@ t_space_of_deleted_objects_goes_back_to_the_disk() {
 run a_fresh_state_dir_starts_empty_and_is_marked t_a_fresh_state_dir_starts_empty_and_is_marked
 run a_corrupt_store_is_refused_naming_the_file_and_the_way_out t_a_corrupt_store_is_refused_naming_the_file_and_the_way_out
 run a_missing_or_empty_store_in_a_used_state_dir_is_refused t_a_missing_or_empty_store_in_a_used_state_dir_is_refused
+run corruption_found_while_running_stops_writes_with_a_clear_status t_corruption_found_while_running_stops_writes_with_a_clear_status
 run a_full_disk_refuses_creates_and_deletes_still_work t_a_full_disk_refuses_creates_and_deletes_still_work
 run event_history_is_bounded_in_bytes_and_the_file_with_it t_event_history_is_bounded_in_bytes_and_the_file_with_it
 run space_of_deleted_objects_goes_back_to_the_disk t_space_of_deleted_objects_goes_back_to_the_disk
