@@ -121,7 +121,9 @@ int store_disk_convert(struct store *s, char **err)
 	int ret = store_query_int(s, "PRAGMA auto_vacuum", NULL, &mode);
 	if (ret < 0 || mode == 2)
 		return ret < 0 ? fail(err, ret, "reading auto_vacuum: %s", sqlite3_errmsg(s->db)) : 0;
-	int rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM", NULL, NULL, NULL);
+	/* VACUUM writes the whole file again into the WAL: give that back */
+	int rc = sqlite3_exec(s->db, "PRAGMA auto_vacuum=INCREMENTAL; VACUUM; "
+			      "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 	ret = rc == SQLITE_OK ? 0 : store_sql_errno(s, rc);
 	/* on a full disk the store must still open so that deletes can
 	 * free space; the next start converts it */
