@@ -247,6 +247,7 @@ EOF
 t_a_full_disk_refuses_creates_and_deletes_still_work() {
   [ "$(id -u)" = 0 ] || skip "needs root for a private tmpfs"
   command -v nsenter > /dev/null || skip "nsenter is not installed"
+  unshare -m --propagation private true 2> /dev/null || skip "cannot make a mount namespace here"
   start_daemon_on_tmpfs 32m
   local i code
   for i in 1 2 3; do
