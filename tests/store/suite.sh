@@ -104,6 +104,26 @@ big_pod() {
     "$1" "$(head -c "$2" /dev/zero | tr '\0' "$3")"
 }
 
+# spoil_objects_page: garbage over a leaf page of the objects table (its
+# root: a few namespaces fit in one page). With the daemon running, the
+# WAL is checkpointed first so the page is read from the file, and a write
+# from this other connection afterwards makes the daemon drop its cache.
+spoil_objects_page() {
+  python3 - "$T/state/store.db" <<'EOF' || fail "could not corrupt the store"
+import sqlite3, sys
+path = sys.argv[1]
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+page = db.execute("SELECT rootpage FROM sqlite_master WHERE name='objects'").fetchone()[0]
+size = db.execute("PRAGMA page_size").fetchone()[0]
+with open(path, "r+b") as f:
+    f.seek((page - 1) * size)
+    f.write(bytes((i * 37 + 11) % 256 for i in range(size)))
+db.execute("PRAGMA user_version=1")
+db.close()
+EOF
+}
+
 # make_kubeconfig CA-FILE: a kubeconfig for the real kubectl over TLS.
 make_kubeconfig() {
   cat > "$T/kubeconfig" <<EOF
@@ -169,17 +189,7 @@ t_a_corrupt_store_is_refused_naming_the_file_and_the_way_out() {
   start_daemon
   expect_code 201 POST /api/v1/namespaces '{"metadata":{"name":"kept"}}'
   stop_daemon || fail "exit status $? after SIGTERM"
-  # a leaf page of the objects table (its root, with three namespaces)
-  python3 - "$T/state/store.db" <<'EOF' || fail "could not corrupt the store"
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-page = db.execute("SELECT rootpage FROM sqlite_master WHERE name='objects'").fetchone()[0]
-size = db.execute("PRAGMA page_size").fetchone()[0]
-db.close()
-with open(sys.argv[1], "r+b") as f:
-    f.seek((page - 1) * size)
-    f.write(bytes((i * 37 + 11) % 256 for i in range(size)))
-EOF
+  spoil_objects_page
   refused_start "a corrupt store"
   grep -qF "netpol serve: $T/state/store.db is corrupt (quick_check: " "$T/refused" ||
     fail "message: $(cat "$T/refused")"
@@ -214,21 +224,7 @@ t_a_missing_or_empty_store_in_a_used_state_dir_is_refused() {
 t_corruption_found_while_running_stops_writes_with_a_clear_status() {
   start_daemon
   expect_code 201 POST /api/v1/namespaces '{"metadata":{"name":"kept"}}'
-  # checkpoint so the page is read from the file, spoil it, then write
-  # from another connection so the daemon drops its page cache
-  python3 - "$T/state/store.db" <<'EOF' || fail "could not corrupt the store"
-import sqlite3, sys
-path = sys.argv[1]
-db = sqlite3.connect(path, isolation_level=None)
-db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-page = db.execute("SELECT rootpage FROM sqlite_master WHERE name='objects'").fetchone()[0]
-size = db.execute("PRAGMA page_size").fetchone()[0]
-with open(path, "r+b") as f:
-    f.seek((page - 1) * size)
-    f.write(bytes((i * 37 + 11) % 256 for i in range(size)))
-db.execute("PRAGMA user_version=1")
-db.close()
-EOF
+  spoil_objects_page
   expect_code 500 GET /api/v1/namespaces/kept
   jbody .message | grep -q "the store's database is corrupt, so it accepts no more writes" ||
     fail "message: $(jbody .message)"

@@ -32,12 +32,21 @@ static struct store *open_at(const char *path, long log_size)
 	return s;
 }
 
-static bool fixture_open(struct fixture *f, long log_size)
+/* A fresh directory and the store's path in it, with no store yet. */
+static bool fixture_dir(struct fixture *f)
 {
+	f->s = NULL;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
 	if (!mkdtemp(f->dir))
 		return false;
 	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	return true;
+}
+
+static bool fixture_open(struct fixture *f, long log_size)
+{
+	if (!fixture_dir(f))
+		return false;
 	f->s = open_at(f->path, log_size);
 	return f->s != NULL;
 }
@@ -968,9 +977,7 @@ TEST(a_missing_or_empty_store_is_refused_where_the_marker_says_one_was_made)
 	char marker[128];
 	int ret;
 	char *err;
-	snprintf(f.dir, sizeof(f.dir), "/tmp/test_store.XXXXXX");
-	CHECK(mkdtemp(f.dir));
-	snprintf(f.path, sizeof(f.path), "%s/store.db", f.dir);
+	CHECK(fixture_dir(&f));
 	snprintf(marker, sizeof(marker), "%s.created", f.path);
 	struct store_options o = {.path = f.path, .created_marker = true};
 	/* a fresh directory starts empty, and is marked */
@@ -1042,9 +1049,7 @@ static json_t *pod_of_size(const char *name, size_t bytes, int variant)
 TEST(the_event_log_is_bounded_in_bytes_and_the_file_with_it)
 {
 	struct fixture f;
-	snprintf(f.dir, sizeof(f.dir), "/tmp/test_store.XXXXXX");
-	CHECK(mkdtemp(f.dir));
-	snprintf(f.path, sizeof(f.path), "%s/store.db", f.dir);
+	CHECK(fixture_dir(&f));
 	struct store_options o = {.path = f.path, .event_log_bytes = 1 << 20};
 	int ret;
 	char *err;
