@@ -1043,7 +1043,7 @@ static json_t *pod_of_size(const char *name, size_t bytes, int variant)
 	return p;
 }
 
-/* 3,000 writes of 4 KiB each (12 MB of events) against a log bounded to
+/* 1,000 writes of 8 KiB each (8 MB of events) against a log bounded to
  * 1 MiB: the database stays under 2 MiB and with its WAL under 6 MiB
  * (the WAL runs to 1000 pages between checkpoints). */
 TEST(the_event_log_is_bounded_in_bytes_and_the_file_with_it)
@@ -1056,8 +1056,8 @@ TEST(the_event_log_is_bounded_in_bytes_and_the_file_with_it)
 	CHECK((f.s = open_with(&o, &ret, &err)) != NULL);
 	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
 	long long peak = 0;
-	for (int i = 0; i < 3000; i++) {
-		json_t *p = pod_of_size("p", 4096, i);
+	for (int i = 0; i < 1000; i++) {
+		json_t *p = pod_of_size("p", 8192, i);
 		ret = i ? store_update(f.s, STORE_PODS, p, 0, NULL) : store_create(f.s, STORE_PODS, p, 0, NULL);
 		json_decref(p);
 		CHECK_INT(ret, 0);
@@ -1066,17 +1066,17 @@ TEST(the_event_log_is_bounded_in_bytes_and_the_file_with_it)
 	}
 	CHECK(file_size(f.path) < 2 << 20);
 	CHECK(peak < 6 << 20);
-	/* 1 MiB holds the newest 200 events but not the first */
+	/* 1 MiB holds the newest 100 events but not the first */
 	struct store_watch_options wo = {.from_rv = 1};
 	struct store_watch *w = NULL;
 	CHECK_INT(store_watch_open(f.s, &wo, &w), -ERANGE);
-	wo.from_rv = store_revision(f.s) - 200;
+	wo.from_rv = store_revision(f.s) - 100;
 	CHECK_INT(store_watch_open(f.s, &wo, &w), 0);
 	store_watch_close(w);
 	/* the count of bytes kept survives reopening */
 	store_close(f.s);
 	CHECK((f.s = open_with(&o, &ret, &err)) != NULL);
-	json_t *p = pod_of_size("p", 4096, 7);
+	json_t *p = pod_of_size("p", 8192, 7);
 	CHECK_INT(store_update(f.s, STORE_PODS, p, 0, NULL), 0);
 	json_decref(p);
 	CHECK(file_size(f.path) < 2 << 20);
