@@ -159,6 +159,7 @@ static int write_marker(const char *marker)
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
 	int ret = 0;
+	errno = 0;  /* a short write sets none */
 	if (write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1 || fsync(fd) < 0)
 		ret = errno ? -errno : -EIO;
 	close(fd);
