@@ -32,7 +32,8 @@
  *   -EPERM   create in a namespace that is being terminated
  *   -EINVAL  the object lacks what the store needs (name, metadata)
  *   -ERANGE  watch from a revision older than the kept event log
- *   -ENOSPC  the disk is full (or the disk reserve cannot be re-made)
+ *   -ENOSPC  the disk is full, or the disk reserve cannot be made again
+ *            (-EDQUOT when a quota is what is full)
  *   -EUCLEAN the database is corrupt; no write is accepted any more
  *   -EIO     SQLite failed otherwise
  */
