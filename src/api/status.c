@@ -92,6 +92,19 @@ void api_fail_store(struct api_response *resp, int err, enum store_resource r,
 	case -EINVAL:
 		api_fail(resp, 400, "BadRequest", "the object is malformed");
 		return;
+	case -ENOSPC:
+	case -EDQUOT:
+		/* 507, as WebDAV: kubectl shows the reason and the message */
+		api_fail(resp, 507, "InsufficientStorage",
+			 "the disk of the store is full: creates and updates are refused until "
+			 "there is space again; deletes still work");
+		return;
+	case -EUCLEAN:
+		api_fail(resp, 500, "InternalError",
+			 "Internal error occurred: the store's database is corrupt, so it accepts "
+			 "no more writes; restart netpol serve, which checks the database and says "
+			 "how to recover");
+		return;
 	default:
 		api_fail(resp, 500, "InternalError",
 			 "Internal error occurred: the store failed: %s", strerror(-err));

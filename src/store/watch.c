@@ -173,7 +173,7 @@ static int replay(struct store *s, struct store_watch *w, uint64_t from_rv)
 		json_decref(obj);
 	}
 	if (ret == 0 && rc != SQLITE_DONE)
-		ret = -EIO;
+		ret = store_sql_errno(s, rc);
 	sqlite3_reset(st);
 	return ret;
 }
