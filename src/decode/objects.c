@@ -282,12 +282,16 @@ static void f_meta_annotations(struct dctx *c, const struct doc_node *v, void *i
 	string_map(c, v, MAP_ANNOTATIONS, &((struct obj_in *)in)->meta->annotations, NULL);
 }
 
+/* Typed and validated, not modelled. */
 #define META_IGNORED                                                          \
-	{"generateName", NULL}, {"uid", NULL}, {"resourceVersion", NULL},     \
-	{"generation", NULL}, {"creationTimestamp", NULL},                    \
-	{"deletionTimestamp", NULL}, {"deletionGracePeriodSeconds", NULL},    \
-	{"ownerReferences", NULL}, {"finalizers", NULL},                      \
-	{"managedFields", NULL}, {"selfLink", NULL}
+	{"generateName", decode_f_string}, {"uid", decode_f_string},          \
+	{"resourceVersion", decode_f_string}, {"generation", decode_f_int},   \
+	{"creationTimestamp", decode_f_string},                               \
+	{"deletionTimestamp", decode_f_string},                               \
+	{"deletionGracePeriodSeconds", decode_f_int},                         \
+	{"ownerReferences", decode_f_owner_refs},                             \
+	{"finalizers", decode_f_finalizers},                                  \
+	{"managedFields", decode_f_managed_fields}, {"selfLink", decode_f_string}
 
 static const struct field meta_fields[] = {
 	{"name", f_meta_name}, {"namespace", f_meta_namespace},
@@ -1085,8 +1089,24 @@ static void policy_finish(struct dctx *c, struct obj_in *o)
 /* ---- namespaces ------------------------------------------------------ */
 
 static const struct field namespace_fields[] = {
-	OBJECT_FIELDS, {"spec", NULL}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", decode_f_namespace_spec},
+	{"status", decode_f_namespace_status}, {NULL, NULL},
 };
+
+/* ---- endpoints: validated for the API, not modelled ------------------ */
+
+static const struct field endpoints_fields[] = {
+	OBJECT_FIELDS, {"subsets", decode_f_endpoints_subsets}, {NULL, NULL},
+};
+
+static void *new_endpoints(void) { return calloc(1, sizeof(struct np_meta)); }
+
+static void free_endpoints(void *o)
+{
+	if (o)
+		meta_clear(o);
+	free(o);
+}
 
 /* ---- kinds ----------------------------------------------------------- */
 
@@ -1139,6 +1159,8 @@ static const struct kind_info kinds[] = {
 	 add_service, free_service, find_service},
 	{"NetworkPolicy", "networking.k8s.io/v1", true, policy_fields, new_policy, policy_finish,
 	 add_policy, free_policy, find_policy},
+	/* no add: only decode_json_object decodes it; manifests skip it */
+	{"Endpoints", "v1", true, endpoints_fields, new_endpoints, NULL, NULL, free_endpoints, NULL},
 };
 
 static const struct kind_info *find_kind(const char *kind, size_t len)
@@ -1320,7 +1342,7 @@ static void decode_object(struct dctx *c, const struct doc_node *node,
 		free(q);
 		return;
 	}
-	if (!k) {
+	if (!k || (!k->add && c->cl)) {
 		skip_kind(c, node, kind);
 		return;
 	}
@@ -1341,6 +1363,13 @@ void decode_document(struct dctx *c, const struct doc_node *root)
 }
 
 /* ---- the REST entry point -------------------------------------------- */
+
+void decode_object_free(const char *kind, void *obj)
+{
+	const struct kind_info *k = kind ? find_kind(kind, strlen(kind)) : NULL;
+	if (k && obj)
+		k->free(obj);
+}
 
 int decode_json_object(json_t *obj, const char *expected_kind, void **out,
 		       struct diag_list *diags)
