@@ -458,6 +458,20 @@ static int jp_op(json_t **doc, json_t *op, char **err)
 	return jp_fail(err, "unknown JSON patch operation \"%s\"", name);
 }
 
+/* Which operation failed, as a client needs to know in a long patch:
+ * "json patch operation 2 (replace) failed: ...". */
+static int jp_name_op(char **err, size_t i, json_t *op)
+{
+	const char *name = json_string_value(json_object_get(op, "op"));
+	char *msg = NULL;
+	if (asprintf(&msg, "json patch operation %zu (%s) failed: %s", i, name ? name : "?",
+		     *err ? *err : "it cannot be applied") >= 0) {
+		free(*err);
+		*err = msg;
+	}
+	return -EINVAL;
+}
+
 int api_json_patch(json_t *doc, json_t *ops, json_t **out, char **err)
 {
 	*err = NULL;
@@ -469,7 +483,7 @@ int api_json_patch(json_t *doc, json_t *ops, json_t **out, char **err)
 	json_array_foreach(ops, i, op) {
 		if (jp_op(&res, op, err) < 0) {
 			json_decref(res);
-			return -EINVAL;
+			return jp_name_op(err, i, op);
 		}
 	}
 	*out = res;
