@@ -736,6 +736,9 @@ static int patch_fn(json_t *obj, void *ctx)
 {
 	struct patch_ctx *c = ctx;
 	int ret = apply_patch(obj, c);
+	/* the API server: a malformed strategic merge patch is a BadRequest */
+	if (ret < 0 && c->type == PATCH_STRATEGIC)
+		c->bad_request = true;
 	if (ret < 0)
 		return -EPROTO;
 	if (!json_is_object(json_object_get(obj, "metadata"))) {

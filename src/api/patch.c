@@ -270,9 +270,45 @@ static int patch_field(struct smp *c, json_t *target, const char *key, json_t *v
 	return fresh ? json_object_set_new(target, key, fresh) : -EINVAL;
 }
 
+static bool all_strings(json_t *list)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+		if (!json_is_string(e))
+			return false;
+	return json_is_array(list);
+}
+
+/* The directives a map may hold, with values of their shape; anything
+ * else starting with '$' is refused, never stored as a field. */
+static int smp_check_directives(struct smp *c, json_t *patch)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(patch, key, v) {
+		if (key[0] != '$')
+			continue;
+		if (strcmp(key, "$patch") == 0 && !json_is_string(v))
+			return smp_fail(c, "%s: the value must be a string", key);
+		if (strcmp(key, "$retainKeys") == 0 && !all_strings(v))
+			return smp_fail(c, "%s: the value must be a list of strings", key);
+		if ((strncmp(key, "$setElementOrder/", 17) == 0 ||
+		     strncmp(key, "$deleteFromPrimitiveList/", 25) == 0) && !json_is_array(v))
+			return smp_fail(c, "%s: the value must be a list", key);
+		if (strcmp(key, "$patch") != 0 && strcmp(key, "$retainKeys") != 0 &&
+		    strncmp(key, "$setElementOrder/", 17) != 0 &&
+		    strncmp(key, "$deleteFromPrimitiveList/", 25) != 0)
+			return smp_fail(c, "unknown patch directive \"%s\"", key);
+	}
+	return 0;
+}
+
 static int smp_map(struct smp *c, json_t *target, json_t *patch, const char *path)
 {
 	const char *d = directive(patch);
+	if (smp_check_directives(c, patch) < 0)
+		return -EINVAL;
 	if (d && strcmp(d, "replace") == 0)
 		json_object_clear(target);
 	else if (d && strcmp(d, "merge") != 0)
