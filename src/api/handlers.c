@@ -504,8 +504,11 @@ static void do_list(struct api *api, const struct api_request *req, const struct
 		return;
 	}
 	json_t *items = NULL;
-	uint64_t rv = 0;
+	uint64_t rv = 0, unreadable = store_unreadable_rows(api->store);
 	int ret = store_list(api->store, rt->r, &sel.filter, &items, &rv);
+	if (store_unreadable_rows(api->store) != unreadable)
+		api_logf(api, API_LOG_ERROR, "list of %s left out stored objects that cannot be "
+			 "read back", store_resource_name(rt->r));
 	if (ret < 0) {
 		api_fail_store(resp, ret, rt->r, "");
 	} else {
