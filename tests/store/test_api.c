@@ -1086,8 +1086,8 @@ TEST(namespace_spec_and_status_are_validated_field_by_field)
 		"{\"metadata\":{\"name\":\"n\"},\"spec\":{\"finalizers\":[\"not-qualified\"]}}",
 		"{\"metadata\":{\"name\":\"n\"},\"spec\":{\"finalizers\":[{\"$patch\":\"delete\"}]}}",
 		"{\"metadata\":{\"name\":\"n\"},\"status\":{\"phase\":\"Gone\"}}",
-		"{\"metadata\":{\"name\":\"n\"},\"status\":{\"conditions\":[{\"type\":\"X\","
-		"\"status\":\"True\",\"extra\":1}]}}",
+		("{\"metadata\":{\"name\":\"n\"},\"status\":{\"conditions\":[{\"type\":\"X\","
+		 "\"status\":\"True\",\"extra\":1}]}}"),
 		"{\"metadata\":{\"name\":\"n\",\"finalizers\":[\"a b\"]}}",
 		"{\"metadata\":{\"name\":\"n\",\"ownerReferences\":[{\"kind\":\"K\",\"name\":\"o\"}]}}",
 	};
