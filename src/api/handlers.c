@@ -581,6 +581,82 @@ static void do_create(struct api *api, const struct api_request *req, const stru
 	json_decref(obj);
 }
 
+/* DeleteOptions.preconditions: strings or null, as the decoder types them. */
+struct preconditions {
+	const char *uid, *rv;
+};
+
+static int parse_preconditions(json_t *opts, struct preconditions *pc,
+			       struct api_response *resp)
+{
+	static const char *const keys[] = {"uid", "resourceVersion"};
+	const char **slots[] = {&pc->uid, &pc->rv};
+	json_t *p = json_object_get(opts, "preconditions");
+	memset(pc, 0, sizeof(*pc));
+	if (p && !json_is_null(p) && !json_is_object(p)) {
+		api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct field "
+			 "DeleteOptions.preconditions of type v1.Preconditions", go_json_type(p));
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(p, keys[i]);
+		if (v && !json_is_null(v) && !json_is_string(v)) {
+			api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct "
+				 "field Preconditions.preconditions.%s of type string",
+				 go_json_type(v), keys[i]);
+			return -EINVAL;
+		}
+		*slots[i] = json_string_value(v);
+	}
+	return 0;
+}
+
+/* As the storage layer's checkPreconditions: 409 with both values. */
+static bool preconditions_hold(json_t *obj, const struct preconditions *pc,
+			       const struct route *rt, struct api_response *resp)
+{
+	const char *uid = meta_str(obj, "uid"), *rv = meta_str(obj, "resourceVersion");
+	const char *what = NULL, *want = NULL, *have = NULL;
+	if (pc->uid && strcmp(pc->uid, uid ? uid : "") != 0)
+		what = "UID", want = pc->uid, have = uid;
+	else if (pc->rv && strcmp(pc->rv, rv ? rv : "") != 0)
+		what = "ResourceVersion", want = pc->rv, have = rv;
+	if (!what)
+		return true;
+	const char *group = api_resource_group(rt->r);
+	api_fail(resp, 409, "Conflict", "Operation cannot be fulfilled on %s%s%s \"%s\": "
+		 "Precondition failed: %s in precondition: %s, %s in object meta: %s",
+		 store_resource_name(rt->r), *group ? "." : "", group, rt->name, what, want, what,
+		 have ? have : "");
+	api_status_details(resp->body, rt->name, group, store_resource_name(rt->r));
+	return false;
+}
+
+struct put_ctx {
+	json_t *obj;                 /* the body */
+	json_t *stored;              /* the stored object, when its uid differs */
+};
+
+/* A PUT replaces the stored object; a uid in the body is a precondition
+ * (the API server's update preconditions), and a resourceVersion one as
+ * in store_update. */
+static int put_fn(json_t *cur, void *ctx)
+{
+	struct put_ctx *p = ctx;
+	const char *uid = meta_str(p->obj, "uid"), *have = meta_str(cur, "uid");
+	if (uid && *uid && strcmp(uid, have ? have : "") != 0) {
+		p->stored = json_deep_copy(cur);
+		return -ECANCELED;
+	}
+	json_t *copy = json_deep_copy(p->obj);
+	if (!copy)
+		return -ENOMEM;
+	json_object_clear(cur);
+	json_object_update(cur, copy);
+	json_decref(copy);
+	return 0;
+}
+
 static void do_update(struct api *api, const struct api_request *req, const struct route *rt,
 		      struct api_response *resp)
 {
@@ -601,11 +677,17 @@ static void do_update(struct api *api, const struct api_request *req, const stru
 		goto out;
 	unsigned flags = (rt->status ? STORE_STATUS_ONLY : STORE_KEEP_STATUS) |
 			 dry_run_flag(req, NULL);
-	int ret = store_update(api->store, rt->r, obj, flags, &out);
-	if (ret < 0)
+	struct put_ctx pc = {.obj = obj};
+	int ret = store_modify(api->store, rt->r, rt->ns, rt->name, put_fn, &pc, flags, &out);
+	if (ret == -ECANCELED) {
+		struct preconditions want = {.uid = meta_str(obj, "uid")};
+		preconditions_hold(pc.stored, &want, rt, resp);
+	} else if (ret < 0) {
 		api_fail_store(resp, ret, rt->r, rt->name);
-	else
+	} else {
 		reply(resp, 200, out);
+	}
+	json_decref(pc.stored);
 out:
 	json_decref(obj);
 }
@@ -797,57 +879,6 @@ static void do_patch(struct api *api, const struct api_request *req, const struc
 }
 
 /* ---- delete ------------------------------------------------------------------------------------ */
-
-/* DeleteOptions.preconditions: strings or null, as the decoder types them. */
-struct preconditions {
-	const char *uid, *rv;
-};
-
-static int parse_preconditions(json_t *opts, struct preconditions *pc,
-			       struct api_response *resp)
-{
-	static const char *const keys[] = {"uid", "resourceVersion"};
-	const char **slots[] = {&pc->uid, &pc->rv};
-	json_t *p = json_object_get(opts, "preconditions");
-	memset(pc, 0, sizeof(*pc));
-	if (p && !json_is_null(p) && !json_is_object(p)) {
-		api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct field "
-			 "DeleteOptions.preconditions of type v1.Preconditions", go_json_type(p));
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < 2; i++) {
-		json_t *v = json_object_get(p, keys[i]);
-		if (v && !json_is_null(v) && !json_is_string(v)) {
-			api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct "
-				 "field Preconditions.preconditions.%s of type string",
-				 go_json_type(v), keys[i]);
-			return -EINVAL;
-		}
-		*slots[i] = json_string_value(v);
-	}
-	return 0;
-}
-
-/* As the storage layer's checkPreconditions: 409 with both values. */
-static bool preconditions_hold(json_t *obj, const struct preconditions *pc,
-			       const struct route *rt, struct api_response *resp)
-{
-	const char *uid = meta_str(obj, "uid"), *rv = meta_str(obj, "resourceVersion");
-	const char *what = NULL, *want = NULL, *have = NULL;
-	if (pc->uid && strcmp(pc->uid, uid ? uid : "") != 0)
-		what = "UID", want = pc->uid, have = uid;
-	else if (pc->rv && strcmp(pc->rv, rv ? rv : "") != 0)
-		what = "ResourceVersion", want = pc->rv, have = rv;
-	if (!what)
-		return true;
-	const char *group = api_resource_group(rt->r);
-	api_fail(resp, 409, "Conflict", "Operation cannot be fulfilled on %s%s%s \"%s\": "
-		 "Precondition failed: %s in precondition: %s, %s in object meta: %s",
-		 store_resource_name(rt->r), *group ? "." : "", group, rt->name, what, want, what,
-		 have ? have : "");
-	api_status_details(resp->body, rt->name, group, store_resource_name(rt->r));
-	return false;
-}
 
 static int delete_at(struct api *api, const struct route *rt, const char *rv,
 		     unsigned flags, json_t **out)

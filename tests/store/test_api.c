@@ -1272,6 +1272,34 @@ TEST(delete_honours_the_uid_precondition)
 	teardown(&f);
 }
 
+TEST(update_with_another_uid_is_a_409_precondition_failure)
+{
+	struct fixture f;
+	CHECK(setup(&f, 0));
+	const char *pod = "/api/v1/namespaces/default/pods/web";
+	CHECK_INT(code_of(&f, "POST", "/api/v1/namespaces/default/pods", pod_web), 201);
+	struct api_response r = call(&f, "GET", pod, NULL);
+	char uid[64];
+	snprintf(uid, sizeof(uid), "%s", str_at(r.body, "metadata.uid"));
+	json_object_set_new(at(r.body, "metadata"), "uid", json_string("other-uid"));
+	json_object_del(at(r.body, "metadata"), "resourceVersion");
+	json_object_set_new(at(r.body, "metadata.labels"), "changed", json_string("yes"));
+	char *body = json_dumps(r.body, JSON_COMPACT);
+	api_response_clear(&r);
+	r = call(&f, "PUT", pod, body);
+	free(body);
+	CHECK_INT(r.code, 409);
+	char want[256];
+	snprintf(want, sizeof(want), "Operation cannot be fulfilled on pods \"web\": Precondition "
+		 "failed: UID in precondition: other-uid, UID in object meta: %s", uid);
+	CHECK_STR(str_at(r.body, "message"), want);
+	api_response_clear(&r);
+	r = call(&f, "GET", pod, NULL);
+	CHECK(at(r.body, "metadata.labels.changed") == NULL);
+	api_response_clear(&r);
+	teardown(&f);
+}
+
 TEST(paths_with_bad_escapes_nul_or_invalid_utf8_get_a_400_status)
 {
 	static const char *const paths[] = {
