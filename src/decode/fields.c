@@ -193,18 +193,8 @@ static void f_ns_phase(struct dctx *c, const struct doc_node *v, void *in)
 		validate_unsupported(c, v, NULL, s, phases);
 }
 
-static void f_condition_status(struct dctx *c, const struct doc_node *v, void *in)
-{
-	static const char *const values[] = {"False", "True", "Unknown", NULL};
-	const char *s = doc_string_of(c, v);
-	(void)in;
-	if (s && strcmp(s, values[0]) != 0 && strcmp(s, values[1]) != 0 &&
-	    strcmp(s, values[2]) != 0)
-		validate_unsupported(c, v, NULL, s, values);
-}
-
 static const struct field ns_condition_fields[] = {
-	{"type", decode_f_string}, {"status", f_condition_status},
+	{"type", decode_f_string}, {"status", decode_f_string},
 	{"lastTransitionTime", decode_f_string}, {"reason", decode_f_string},
 	{"message", decode_f_string}, {NULL, NULL},
 };
