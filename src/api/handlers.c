@@ -468,6 +468,7 @@ static int watch_numbers(const struct api_request *req, unsigned long long *time
 static void do_watch(struct api *api, const struct api_request *req, const struct route *rt,
 		     struct selectors *sel, unsigned long long to, struct api_response *resp)
 {
+	/* a year outlives any daemon; more would overflow the deadline */
 	struct api_watch_params p = {
 		.resource = rt->r, .filter = sel->filter, .rv = api_query_get(req, "resourceVersion"),
 		.timeout_s = to > 365ull * 86400 ? 365L * 86400 : (long)to,
