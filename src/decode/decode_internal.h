@@ -232,6 +232,15 @@ void decode_f_managed_fields(struct dctx *c, const struct doc_node *v, void *in)
 /* A Namespace's spec and status. */
 void decode_f_namespace_spec(struct dctx *c, const struct doc_node *v, void *in);
 void decode_f_namespace_status(struct dctx *c, const struct doc_node *v, void *in);
+/* Pod spec and container scalars (podspec.c). */
+void decode_f_restart_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_dns_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_preemption_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_pull_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_termination_message_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_string_map(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_dns_label(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_env(struct dctx *c, const struct doc_node *v, void *in);
 /* An Endpoints object's subsets. */
 void decode_f_endpoints_subsets(struct dctx *c, const struct doc_node *v, void *in);
 

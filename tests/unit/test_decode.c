@@ -325,6 +325,30 @@ TEST(unmodelled_metadata_is_typed_and_validated)
 	free(e);
 }
 
+TEST(pod_spec_scalars_are_typed_and_enumerated)
+{
+	int rc;
+	char *e = decode_text(
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+		"  restartPolicy: Sometimes\n  dnsPolicy: 5\n  hostNetwork: \"yes\"\n"
+		"  nodeSelector: {a: [b]}\n  hostname: Host_1\n"
+		"  containers:\n  - name: Web_1\n    image: [x]\n    args: [a, {b: c}]\n"
+		"    env: [{value: x}]\n    imagePullPolicy: Sometimes\n    tty: 1\n", &rc);
+	CHECK(strstr(e, "spec.restartPolicy: Unsupported value: \"Sometimes\""));
+	CHECK(strstr(e, "spec.dnsPolicy: Invalid type: expected string, got integer 5"));
+	CHECK(strstr(e, "spec.hostNetwork: Invalid type: expected boolean, got string"));
+	CHECK(strstr(e, "spec.nodeSelector.a: Invalid type: expected string, got array"));
+	CHECK(strstr(e, "spec.hostname: Invalid value: \"Host_1\""));
+	CHECK(strstr(e, "spec.containers[0].name: Invalid value: \"Web_1\""));
+	CHECK(strstr(e, "spec.containers[0].image: Invalid type: expected string, got array"));
+	CHECK(strstr(e, "spec.containers[0].args[1]: Invalid type: expected string, got object"));
+	CHECK(strstr(e, "spec.containers[0].env[0].name: Required value"));
+	CHECK(strstr(e, "spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\""));
+	CHECK(strstr(e, "spec.containers[0].tty: Invalid type: expected boolean, got integer 1"));
+	CHECK_INT(rc, -EINVAL);
+	free(e);
+}
+
 TEST(unknown_kind_is_skipped_with_one_warning_per_kind)
 {
 	int rc;
