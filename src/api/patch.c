@@ -304,6 +304,43 @@ static int smp_check_directives(struct smp *c, json_t *patch)
 	return 0;
 }
 
+/* $setElementOrder/FIELD: [entries]: the elements an entry names (by
+ * merge key, or by value in a list of scalars) come first, in the order
+ * given; the others follow in the order they had. */
+static void set_element_order(struct smp *c, json_t *target, const char *field,
+			      json_t *order, const char *path)
+{
+	json_t *list = json_object_get(target, field), *sorted = json_array();
+	char *p = child_path(path, field);
+	const char *mk = p ? list_merge_key(c->r, p) : NULL;
+	size_t i;
+	json_t *e;
+	free(p);
+	if (!json_is_array(list) || !sorted) {
+		json_decref(sorted);
+		return;
+	}
+	json_array_foreach(order, i, e) {
+		long at = mk && json_is_object(e) ? find_by_key(list, mk, json_object_get(e, mk))
+						  : find_value(list, e);
+		if (at < 0)
+			continue;
+		json_array_append(sorted, json_array_get(list, (size_t)at));
+		json_array_remove(list, (size_t)at);
+	}
+	json_array_extend(sorted, list);
+	json_object_set_new(target, field, sorted);
+}
+
+static void set_element_orders(struct smp *c, json_t *target, json_t *patch, const char *path)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(patch, key, v)
+		if (strncmp(key, "$setElementOrder/", 17) == 0)
+			set_element_order(c, target, key + 17, v, path);
+}
+
 static int smp_map(struct smp *c, json_t *target, json_t *patch, const char *path)
 {
 	const char *d = directive(patch);
@@ -333,6 +370,8 @@ static int smp_map(struct smp *c, json_t *target, json_t *patch, const char *pat
 	json_t *keep = json_object_get(patch, "$retainKeys");
 	if (ret == 0 && json_is_array(keep))
 		retain_keys(target, keep);
+	if (ret == 0)
+		set_element_orders(c, target, patch, path);
 	return ret;
 }
 

@@ -601,6 +601,24 @@ TEST(strategic_merge_patch_deletes_list_elements_and_honours_directives)
 	free(s);
 }
 
+TEST(strategic_merge_patch_set_element_order_orders_merged_lists)
+{
+	int ret;
+	char *s = smp(STORE_PODS,
+		      "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"},"
+		      "{\"name\":\"c\"}]},\"metadata\":{\"finalizers\":[\"x/1\",\"x/2\"]}}",
+		      "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"c\"},{\"name\":\"a\"}],"
+		      "\"containers\":[{\"name\":\"a\",\"image\":\"i\"}]},\"metadata\":"
+		      "{\"$setElementOrder/finalizers\":[\"x/2\",\"x/1\"]}}", &ret);
+	CHECK_INT(ret, 0);
+	CHECK_STR(s, "{\"metadata\":{\"finalizers\":[\"x/2\",\"x/1\"]},\"spec\":{\"containers\":"
+		  "[{\"name\":\"c\"},{\"image\":\"i\",\"name\":\"a\"},{\"name\":\"b\"}]}}");
+	free(s);
+	s = smp(STORE_PODS, "{}", "{\"spec\":{\"$setElementOrder/containers\":\"x\"}}", &ret);
+	CHECK_INT(ret, -EINVAL);
+	free(s);
+}
+
 TEST(strategic_merge_patch_replaces_lists_without_a_merge_key)
 {
 	int ret;
