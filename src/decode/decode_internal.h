@@ -232,6 +232,10 @@ void decode_f_managed_fields(struct dctx *c, const struct doc_node *v, void *in)
 /* A Namespace's spec and status. */
 void decode_f_namespace_spec(struct dctx *c, const struct doc_node *v, void *in);
 void decode_f_namespace_status(struct dctx *c, const struct doc_node *v, void *in);
+/* The status of a Deployment, a Service, a NetworkPolicy. */
+void decode_f_deployment_status(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_service_status(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_policy_status(struct dctx *c, const struct doc_node *v, void *in);
 /* Pod spec and container scalars (podspec.c). */
 void decode_f_restart_policy(struct dctx *c, const struct doc_node *v, void *in);
 void decode_f_dns_policy(struct dctx *c, const struct doc_node *v, void *in);

@@ -219,3 +219,116 @@ void decode_f_namespace_status(struct dctx *c, const struct doc_node *v, void *i
 {
 	doc_walk(c, v, namespace_status_fields, in);
 }
+
+/* ---- status of Deployments and Services --------------------------------- */
+
+/* A replica count or generation: an integer, never negative. */
+static void f_count(struct dctx *c, const struct doc_node *v, void *in)
+{
+	long long n;
+	(void)in;
+	if (doc_want_int(c, v, &n) == 0 && n < 0)
+		validate_invalid_int(c, v, NULL, n, "must be greater than or equal to 0");
+}
+
+static const struct field deployment_condition_fields[] = {
+	{"type", decode_f_string}, {"status", decode_f_string},
+	{"lastUpdateTime", decode_f_string}, {"lastTransitionTime", decode_f_string},
+	{"reason", decode_f_string}, {"message", decode_f_string}, {NULL, NULL},
+};
+
+static void f_deployment_condition(struct dctx *c, const struct doc_node *item, void *in)
+{
+	doc_walk(c, item, deployment_condition_fields, in);
+}
+
+static void f_deployment_conditions(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_each_item(c, v, f_deployment_condition, in);
+}
+
+static const struct field deployment_status_fields[] = {
+	{"observedGeneration", f_count}, {"replicas", f_count}, {"updatedReplicas", f_count},
+	{"readyReplicas", f_count}, {"availableReplicas", f_count},
+	{"unavailableReplicas", f_count}, {"terminatingReplicas", f_count},
+	{"collisionCount", f_count}, {"conditions", f_deployment_conditions}, {NULL, NULL},
+};
+
+void decode_f_deployment_status(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_walk(c, v, deployment_status_fields, in);
+}
+
+/* metav1.Condition, as Service status carries them. */
+static const struct field meta_condition_fields[] = {
+	{"type", decode_f_string}, {"status", decode_f_string},
+	{"observedGeneration", f_count}, {"lastTransitionTime", decode_f_string},
+	{"reason", decode_f_string}, {"message", decode_f_string}, {NULL, NULL},
+};
+
+static void f_meta_condition(struct dctx *c, const struct doc_node *item, void *in)
+{
+	doc_walk(c, item, meta_condition_fields, in);
+}
+
+static void f_meta_conditions(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_each_item(c, v, f_meta_condition, in);
+}
+
+static const struct field port_status_fields[] = {
+	{"port", decode_f_int}, {"protocol", decode_f_string}, {"error", decode_f_string},
+	{NULL, NULL},
+};
+
+static void f_port_status(struct dctx *c, const struct doc_node *item, void *in)
+{
+	doc_walk(c, item, port_status_fields, in);
+}
+
+static void f_port_statuses(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_each_item(c, v, f_port_status, in);
+}
+
+static const struct field lb_ingress_fields[] = {
+	{"ip", decode_f_string}, {"hostname", decode_f_string}, {"ipMode", decode_f_string},
+	{"ports", f_port_statuses}, {NULL, NULL},
+};
+
+static void f_lb_ingress(struct dctx *c, const struct doc_node *item, void *in)
+{
+	doc_walk(c, item, lb_ingress_fields, in);
+}
+
+static void f_lb_ingresses(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_each_item(c, v, f_lb_ingress, in);
+}
+
+static const struct field load_balancer_fields[] = {
+	{"ingress", f_lb_ingresses}, {NULL, NULL},
+};
+
+static void f_load_balancer(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_walk(c, v, load_balancer_fields, in);
+}
+
+static const struct field service_status_fields[] = {
+	{"loadBalancer", f_load_balancer}, {"conditions", f_meta_conditions}, {NULL, NULL},
+};
+
+void decode_f_service_status(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_walk(c, v, service_status_fields, in);
+}
+
+static const struct field policy_status_fields[] = {
+	{"conditions", f_meta_conditions}, {NULL, NULL},
+};
+
+void decode_f_policy_status(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_walk(c, v, policy_status_fields, in);
+}

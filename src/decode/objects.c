@@ -601,7 +601,8 @@ static void f_deploy_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field deployment_fields[] = {
-	OBJECT_FIELDS, {"spec", f_deploy_spec}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_deploy_spec}, {"status", decode_f_deployment_status},
+	{NULL, NULL},
 };
 
 static void deployment_finish(struct dctx *c, struct obj_in *o)
@@ -808,7 +809,8 @@ static void f_service_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field service_fields[] = {
-	OBJECT_FIELDS, {"spec", f_service_spec}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_service_spec}, {"status", decode_f_service_status},
+	{NULL, NULL},
 };
 
 static void service_finish(struct dctx *c, struct obj_in *o)
@@ -1077,7 +1079,7 @@ static void f_np_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field policy_fields[] = {
-	OBJECT_FIELDS, {"spec", f_np_spec}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_np_spec}, {"status", decode_f_policy_status}, {NULL, NULL},
 };
 
 static void policy_finish(struct dctx *c, struct obj_in *o)

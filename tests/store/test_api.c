@@ -1132,6 +1132,34 @@ TEST(namespace_spec_and_status_are_validated_field_by_field)
 	teardown(&f);
 }
 
+TEST(status_of_every_kind_is_typed)
+{
+	static const struct {
+		const char *collection, *body;
+	} bad[] = {
+		{"/apis/apps/v1/namespaces/default/deployments",
+		 "{\"metadata\":{\"name\":\"d\"},\"spec\":{\"selector\":{\"matchLabels\":"
+		 "{\"a\":\"b\"}},\"template\":{\"metadata\":{\"labels\":{\"a\":\"b\"}}}},"
+		 "\"status\":{\"replicas\":\"many\"}}"},
+		{"/api/v1/namespaces/default/services",
+		 "{\"metadata\":{\"name\":\"s\"},\"spec\":{\"ports\":[{\"port\":80}]},"
+		 "\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":1}]}}}"},
+		{"/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+		 "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"podSelector\":{}},"
+		 "\"status\":{\"anything\":{}}}"},
+	};
+	struct fixture f;
+	CHECK(setup(&f, 0));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int code = code_of(&f, "POST", bad[i].collection, bad[i].body);
+		if (code != 422) {
+			unit_fail(__FILE__, __LINE__, "%s: got %d, want 422", bad[i].collection, code);
+			return;
+		}
+	}
+	teardown(&f);
+}
+
 TEST(endpoints_are_validated_as_the_api_server_does)
 {
 	static const struct {
