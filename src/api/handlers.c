@@ -881,6 +881,57 @@ static void do_patch(struct api *api, const struct api_request *req, const struc
 
 /* ---- delete ------------------------------------------------------------------------------------ */
 
+/* DeleteOptions as the API server decodes (strictly: 400) and validates
+ * them (422); preconditions are parse_preconditions'. */
+static int check_delete_options(json_t *opts, struct api_response *resp)
+{
+	static const struct {
+		const char *key;
+		json_type type;
+	} fields[] = {
+		{"kind", JSON_STRING}, {"apiVersion", JSON_STRING},
+		{"gracePeriodSeconds", JSON_INTEGER}, {"preconditions", JSON_OBJECT},
+		{"orphanDependents", JSON_TRUE}, {"propagationPolicy", JSON_STRING},
+		{"dryRun", JSON_ARRAY}, {"ignoreStoreReadErrorWithClusterBreakingPotential", JSON_TRUE},
+	};
+	const char *key;
+	json_t *v;
+	json_object_foreach(opts, key, v) {
+		size_t i = 0;
+		while (i < sizeof(fields) / sizeof(fields[0]) && strcmp(fields[i].key, key) != 0)
+			i++;
+		if (i == sizeof(fields) / sizeof(fields[0])) {
+			api_fail(resp, 400, "BadRequest", "strict decoding error: unknown field \"%s\"",
+				 key);
+			return -EINVAL;
+		}
+		json_type t = json_typeof(v) == JSON_FALSE ? JSON_TRUE : json_typeof(v);
+		if (t != fields[i].type && t != JSON_NULL && strcmp(key, "preconditions") != 0) {
+			api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct "
+				 "field DeleteOptions.%s", go_json_type(v), key);
+			return -EINVAL;
+		}
+	}
+	const char *pp = json_string_value(json_object_get(opts, "propagationPolicy"));
+	if (pp && strcmp(pp, "Orphan") != 0 && strcmp(pp, "Background") != 0 &&
+	    strcmp(pp, "Foreground") != 0) {
+		api_fail(resp, 422, "Invalid", "DeleteOptions.meta.k8s.io \"\" is invalid: "
+			 "propagationPolicy: Unsupported value: \"%s\": supported values: "
+			 "\"Foreground\", \"Background\", \"Orphan\", \"nil\"", pp);
+		return -EINVAL;
+	}
+	size_t i;
+	json_array_foreach(json_object_get(opts, "dryRun"), i, v) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), "All") != 0) {
+			api_fail(resp, 422, "Invalid", "DeleteOptions.meta.k8s.io \"\" is invalid: "
+				 "dryRun: Unsupported value: %s: supported values: \"All\"",
+				 json_is_string(v) ? json_string_value(v) : go_json_type(v));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int delete_at(struct api *api, const struct route *rt, const char *rv,
 		     unsigned flags, json_t **out)
 {
@@ -923,7 +974,7 @@ static void do_delete(struct api *api, const struct api_request *req, const stru
 	bool json_body = !req->content_type || !strstr(req->content_type, "protobuf");
 	if (req->body_len > 0 && json_body && !(opts = parse_body(req, resp, true)))
 		return;
-	if (parse_preconditions(opts, &pc, resp) < 0)
+	if (check_delete_options(opts, resp) < 0 || parse_preconditions(opts, &pc, resp) < 0)
 		goto out;
 	unsigned flags = dry_run_flag(req, opts);
 	int ret = pc.uid || pc.rv ? delete_checked(api, rt, &pc, flags, resp, &out)

@@ -261,6 +261,10 @@ TEST(delete_honours_the_uid_precondition)
 	api_response_clear(&r);
 	CHECK_INT(code_of(&f, "DELETE", pod, "{\"preconditions\":{\"resourceVersion\":2}}"), 400);
 	CHECK_INT(code_of(&f, "DELETE", pod, "{\"preconditions\":\"x\"}"), 400);
+	CHECK_INT(code_of(&f, "DELETE", pod, "{\"preconditions\":{},\"unknown\":1}"), 400);
+	CHECK_INT(code_of(&f, "DELETE", pod, "{\"gracePeriodSeconds\":\"soon\"}"), 400);
+	CHECK_INT(code_of(&f, "DELETE", pod, "{\"propagationPolicy\":\"Sideways\"}"), 422);
+	CHECK_INT(code_of(&f, "DELETE", pod, "{\"dryRun\":[\"Maybe\"]}"), 422);
 	CHECK_INT(code_of(&f, "GET", pod, NULL), 200);
 	snprintf(body, sizeof(body), "{\"preconditions\":{\"uid\":\"%s\",\"resourceVersion\":\"2\"}}",
 		 uid);
