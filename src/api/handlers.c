@@ -564,8 +564,8 @@ static void do_create(struct api *api, const struct api_request *req, const stru
 		      struct api_response *resp)
 {
 	json_t *obj = parse_body(req, resp, true), *out = NULL;
-	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_namespace(rt, obj, resp) < 0 ||
-	    check_meta_types(obj, resp) < 0 || validation_fails(rt, obj, true, resp)) {
+	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_meta_types(obj, resp) < 0 ||
+	    check_namespace(rt, obj, resp) < 0 || validation_fails(rt, obj, true, resp)) {
 		json_decref(obj);
 		return;
 	}
@@ -662,8 +662,8 @@ static void do_update(struct api *api, const struct api_request *req, const stru
 		      struct api_response *resp)
 {
 	json_t *obj = parse_body(req, resp, true), *out = NULL;
-	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_namespace(rt, obj, resp) < 0 ||
-	    check_meta_types(obj, resp) < 0)
+	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_meta_types(obj, resp) < 0 ||
+	    check_namespace(rt, obj, resp) < 0)
 		goto out;
 	const char *name = meta_str(obj, "name");
 	if (!name || !*name) {

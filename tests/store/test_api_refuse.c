@@ -226,6 +226,8 @@ TEST(a_resource_version_that_is_not_a_string_is_a_400_and_overwrites_nothing)
 	CHECK_STR(str_at(r.body, "reason"), "BadRequest");
 	CHECK(strstr(str_at(r.body, "message"), "metadata.resourceVersion of type string"));
 	api_response_clear(&r);
+	CHECK_INT(code_of(&f, "POST", "/api/v1/namespaces/default/pods",
+			  "{\"metadata\":{\"name\":\"x\",\"namespace\":5}}"), 400);
 	CHECK_INT(code_of(&f, "PUT", pod, stale_str), 409);
 	CHECK_INT(code_of(&f, "PUT", pod, padded), 409);
 	r = call_full(&f, "PATCH", pod, NULL, "application/merge-patch+json", NULL,
