@@ -475,7 +475,11 @@ static void do_watch(struct api *api, const struct api_request *req, const struc
 		.table = api_wants_table(req),
 	};
 	struct api_watch *w = NULL;
+	uint64_t unreadable = store_unreadable_rows(api->store);
 	int ret = api_watch_start(api, &p, &w);
+	if (store_unreadable_rows(api->store) != unreadable)
+		api_logf(api, API_LOG_ERROR, "watch of %s left out stored objects or events that "
+			 "cannot be read back", store_resource_name(rt->r));
 	if (ret == -ERANGE) {
 		api_fail(resp, 410, "Expired", "too old resource version: %s (%llu)", p.rv,
 			 (unsigned long long)store_revision(api->store));

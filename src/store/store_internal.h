@@ -29,7 +29,7 @@ struct store {
 	uint64_t compacted;          /* events with rv <= compacted are gone */
 	long log_size;
 	struct store_watch *watches; /* open watches, linked by next */
-	uint64_t unreadable;         /* rows lists skipped: not JSON objects */
+	uint64_t unreadable;         /* rows lists and replays skipped: not JSON */
 };
 
 /* store.c */

@@ -475,3 +475,34 @@ TEST(a_stored_row_that_cannot_be_read_is_skipped_by_lists_and_logged)
 	CHECK_INT(list_size(&f, "/api/v1/namespaces", &code), 2);
 	teardown(&f);
 }
+
+/* Nor does an event that cannot be read end a watch replayed over it. */
+TEST(a_logged_event_that_cannot_be_read_is_skipped_by_watches)
+{
+	struct fixture f;
+	sqlite3 *db = NULL;
+	CHECK(setup(&f, 0));
+	CHECK_INT(code_of(&f, "POST", "/api/v1/namespaces", "{\"metadata\":{\"name\":\"a\"}}"), 201);
+	CHECK_INT(code_of(&f, "POST", "/api/v1/namespaces", "{\"metadata\":{\"name\":\"b\"}}"), 201);
+	CHECK_INT(sqlite3_open(f.path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "UPDATE events SET body='{\"not json' WHERE rv=2", NULL, NULL,
+			       NULL), SQLITE_OK);
+	sqlite3_close(db);
+	struct api_response r = call_full(&f, "GET", "/api/v1/namespaces",
+					  "watch=1&resourceVersion=1&timeoutSeconds=1", NULL, NULL, NULL);
+	CHECK_INT(r.code, 200);
+	CHECK(r.watch != NULL);
+	char buf[4096], all[8192] = "";
+	ssize_t n;
+	int rounds = 0;
+	while ((n = api_watch_read(r.watch, buf, sizeof(buf) - 1, 200)) >= 0 && rounds++ < 50) {
+		buf[n] = 0;
+		if (strlen(all) + (size_t)n < sizeof(all))
+			strcat(all, buf);
+	}
+	api_response_clear(&r);
+	CHECK(strstr(all, "\"name\":\"b\"") != NULL);
+	CHECK(strstr(all, "\"name\":\"a\"") == NULL);
+	CHECK_INT(store_unreadable_rows(f.s), 1);
+	teardown(&f);
+}
