@@ -71,9 +71,6 @@ void api_fail_invalid(struct api_response *resp, enum store_resource r,
 		      const char *name, json_t *causes);
 const char *api_resource_group(enum store_resource r);
 
-/* Objects nested deeper than this are refused (422). */
-#define API_MAX_DEPTH 100
-
 /* validate.c: the checks the API server makes before storing obj.
  * Appends {reason, message, field} causes; returns how many. */
 size_t api_validate(enum store_resource r, json_t *obj, bool creating,

@@ -1,6 +1,7 @@
 /* handlers.c: routes a request to a resource and a verb, and the verbs:
  * list, watch, get, create, update, patch, delete, deletecollection. */
 #include "api_internal.h"
+#include "decode/decode.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -152,20 +153,46 @@ static json_t *protobuf_body(const struct api_request *req, struct api_response 
 	return ret < 0 ? NULL : obj;
 }
 
+static void body_format_error(struct api_response *resp, const struct diag_list *d)
+{
+	const struct diag *e = d->n ? &d->items[0] : NULL;
+	if (e && e->line > 0)
+		api_fail(resp, 400, "BadRequest", "the body of the request was in an unknown format - "
+			 "accepted media types include: application/json: line %d, column %d: %s",
+			 e->line, e->col, e->msg);
+	else
+		api_fail(resp, 400, "BadRequest", "the body of the request was in an unknown format - "
+			 "accepted media types include: application/json: %s", e ? e->msg : "empty body");
+}
+
+/* JSON bodies go through decode's reader, the one kubectl -f and netpol
+ * reach use: duplicate keys and numbers it cannot hold exactly are errors,
+ * and integral numbers (80.0) are stored as the integers they mean. */
+static json_t *json_body(const struct api_request *req, struct api_response *resp)
+{
+	struct diag_list d = {0};
+	json_t *docs = NULL, *v = NULL;
+	int r = req->body ? decode_read_json("body", req->body, req->body_len, DECODE_READ_JSON,
+					     &docs, &d) : -EINVAL;
+	if (r == -ENOMEM)
+		api_fail(resp, 500, "InternalError", "out of memory");
+	else if (r < 0 || json_array_size(docs) != 1)
+		body_format_error(resp, &d);
+	else
+		v = json_incref(json_array_get(docs, 0));
+	json_decref(docs);
+	diag_list_clear(&d);
+	return v;
+}
+
 static json_t *parse_body(const struct api_request *req, struct api_response *resp,
 			  bool want_object)
 {
-	json_error_t jerr;
 	if (req->content_type && strstr(req->content_type, "application/vnd.kubernetes.protobuf"))
 		return protobuf_body(req, resp);
-	json_t *v = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
-	if (!v) {
-		api_fail(resp, 400, "BadRequest",
-			 "the body of the request was in an unknown format - accepted media "
-			 "types include: application/json: %s",
-			 req->body ? jerr.text : "empty body");
+	json_t *v = json_body(req, resp);
+	if (!v)
 		return NULL;
-	}
 	if (want_object && !json_is_object(v)) {
 		json_decref(v);
 		api_fail(resp, 400, "BadRequest", "the body of the request must be a JSON object");

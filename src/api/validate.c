@@ -74,9 +74,11 @@ static size_t decode_causes(enum store_resource r, json_t *obj, json_t *causes)
 	return json_array_size(causes) - before;
 }
 
-/* Deeper than any object of the kinds we serve; an object nested further
- * could not even be read back (jansson parses at most 2048 levels), and
- * would break every LIST and watch that includes it. */
+/* The reader refuses bodies nested deeper than DECODE_MAX_DEPTH; a patch
+ * can still build a deeper object (a JSON patch copying a subtree into
+ * itself), which is held to the same limit: deep enough for every kind we
+ * serve, and far from the 2048 levels jansson can read back, past which a
+ * stored object would break every LIST and watch that includes it. */
 static size_t depth_of(json_t *v, size_t limit)
 {
 	size_t max = 0, d;
@@ -101,11 +103,11 @@ static size_t depth_of(json_t *v, size_t limit)
 
 static bool too_deep(json_t *obj, json_t *causes)
 {
-	if (depth_of(obj, API_MAX_DEPTH) <= API_MAX_DEPTH)
+	if (depth_of(obj, DECODE_MAX_DEPTH) <= DECODE_MAX_DEPTH)
 		return false;
 	char msg[128];
 	snprintf(msg, sizeof(msg), "Too long: must have at most %d levels of nesting",
-		 API_MAX_DEPTH);
+		 DECODE_MAX_DEPTH);
 	add_cause(causes, "FieldValueTooLong", "<object>", msg);
 	return true;
 }

@@ -97,8 +97,7 @@ static void string_map(struct dctx *c, const struct doc_node *map, enum map_kind
 		const struct doc_node *k = map->keys[i], *v = map->vals[i];
 		const char *value = "";
 		/* a null value is the empty string, as in a Go map[string]string */
-		if (doc_duplicate_key(c, map, i) ||
-		    (v->type != DOC_NULL && doc_want_string(c, v, &value) < 0))
+		if (v->type != DOC_NULL && doc_want_string(c, v, &value) < 0)
 			continue;
 		total += strlen(k->text) + strlen(value);
 		if (kind == MAP_ANNOTATIONS) {

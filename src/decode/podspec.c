@@ -44,8 +44,7 @@ void decode_f_string_map(struct dctx *c, const struct doc_node *v, void *in)
 	if (doc_want_map(c, v) < 0 || v->type != DOC_MAP)
 		return;
 	for (size_t i = 0; i < v->n; i++)
-		if (!doc_duplicate_key(c, v, i))
-			f_string_value(c, v, i);
+		f_string_value(c, v, i);
 }
 
 /* A DNS label when set (container names, hostname, subdomain). */

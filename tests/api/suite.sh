@@ -287,6 +287,25 @@ t_errors_are_kubernetes_statuses() {
   expect_code 404 GET /api/v1/widgets
 }
 
+t_json_bodies_are_read_by_the_manifest_reader() {
+  start_daemon
+  local np='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"p"},"spec":{"podSelector":{},"ingress":[{"ports":[{"port":PORT}]}]}}'
+  expect_code 201 POST /apis/networking.k8s.io/v1/namespaces/default/networkpolicies "${np/PORT/80.0}"
+  [ "$(jq -c '.spec.ingress[0].ports[0].port' "$T/body")" = 80 ] || fail "80.0 answered as $(jq -c .spec "$T/body")"
+  expect_code 200 GET /apis/networking.k8s.io/v1/namespaces/default/networkpolicies/p
+  grep -q '"port": *80[,}]' "$T/body" || fail "80.0 stored as $(cat "$T/body")"
+  local bad
+  for bad in 1e999 99999999999999999999 '80, "port": 81'; do
+    expect_code 400 POST /apis/networking.k8s.io/v1/namespaces/default/networkpolicies "${np/PORT/$bad}"
+    [ "$(jbody .reason)" = BadRequest ] || fail "$bad: reason $(jbody .reason)"
+  done
+  grep -q 'line 1, column [0-9]*: JSON syntax error: duplicate object key' "$T/body" || fail "duplicate key: $(cat "$T/body")"
+  local deep
+  deep="$(printf '[%.0s' $(seq 200))$(printf ']%.0s' $(seq 200))"
+  expect_code 400 POST /apis/networking.k8s.io/v1/namespaces/default/networkpolicies "${np/PORT/$deep}"
+  grep -q 'nesting deeper than' "$T/body" || fail "depth 200: $(cat "$T/body")"
+}
+
 t_stale_update_is_409_conflict() {
   start_daemon
   expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json web)"
@@ -640,8 +659,8 @@ t_deep_namespace_is_refused_and_lists_keep_working() {
   start_daemon
   local deep
   deep=$(python3 -c 'print("{\"metadata\":{\"name\":\"poison\"},\"spec\":" + "{\"a\":" * 2046 + "{}" + "}" * 2047)')
-  expect_code 422 POST /api/v1/namespaces "$deep"
-  [ "$(jbody .reason)" = Invalid ] || fail "reason $(jbody .reason)"
+  expect_code 400 POST /api/v1/namespaces "$deep"
+  [ "$(jbody .reason)" = BadRequest ] || fail "reason $(jbody .reason)"
   expect_code 422 POST /api/v1/namespaces/default/endpoints \
     '{"metadata":{"name":"e"},"subsets":[{"addresses":[{"ip":"10.0.0.1","junk":{"a":{}}}]}]}'
   expect_code 200 GET /api/v1/namespaces
@@ -678,6 +697,7 @@ run strategic_merge_patch_merges_lists_by_key t_strategic_merge_patch_merges_lis
 run all_namespaces_lists_and_selectors t_all_namespaces_lists_and_selectors
 run errors_are_kubernetes_statuses t_errors_are_kubernetes_statuses
 run stale_update_is_409_conflict t_stale_update_is_409_conflict
+run json_bodies_are_read_by_the_manifest_reader t_json_bodies_are_read_by_the_manifest_reader
 run concurrent_writers_on_one_object_lose_no_update t_concurrent_writers_on_one_object_lose_no_update
 run request_bodies_over_3_mib_are_413 t_request_bodies_over_3_mib_are_413
 run tcp_api_needs_the_token_and_reveals_nothing_without_it t_tcp_api_needs_the_token_and_reveals_nothing_without_it
