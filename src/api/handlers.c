@@ -147,6 +147,8 @@ static json_t *protobuf_body(const struct api_request *req, struct api_response 
 	int ret = api_protobuf_decode(req->body ? req->body : "", req->body_len, &obj, &err);
 	if (ret == -ENOTSUP)
 		api_fail(resp, 415, "UnsupportedMediaType", "%s", err ? err : "unsupported body");
+	else if (ret == -ENOMEM)
+		api_fail(resp, 500, "InternalError", "out of memory");
 	else if (ret < 0)
 		api_fail(resp, 400, "BadRequest", "%s", err ? err : "malformed body");
 	free(err);
@@ -1000,10 +1002,8 @@ static void do_delete(struct api *api, const struct api_request *req, const stru
 {
 	json_t *opts = NULL, *out = NULL;
 	struct preconditions pc;
-	/* DeleteOptions: typed clients may send them as protobuf; their
-	 * preconditions are rare enough to ignore there */
-	bool json_body = !req->content_type || !strstr(req->content_type, "protobuf");
-	if (req->body_len > 0 && json_body && !(opts = parse_body(req, resp, true)))
+	/* DeleteOptions: typed clients may send them as protobuf */
+	if (req->body_len > 0 && !(opts = parse_body(req, resp, true)))
 		return;
 	if (check_delete_options(opts, resp) < 0 || parse_preconditions(opts, &pc, resp) < 0)
 		goto out;

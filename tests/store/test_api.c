@@ -700,9 +700,10 @@ TEST(protobuf_namespace_from_kubectl_create_namespace_decodes)
 	json_decref(obj);
 	CHECK_INT(api_protobuf_decode("k8s", 3, &obj, &err), -EINVAL);
 	free(err);
-	static const unsigned char pod[] = {'k', '8', 's', 0, 0x0a, 0x09, 0x0a, 0x02, 'v', '1',
-					    0x12, 0x03, 'P', 'o', 'd', 0x12, 0x00};
-	CHECK_INT(api_protobuf_decode(pod, sizeof(pod), &obj, &err), -ENOTSUP);
+	/* a kind the API does not serve */
+	static const unsigned char cm[] = {'k', '8', 's', 0, 0x0a, 0x0f, 0x0a, 0x02, 'v', '1', 0x12,
+					   0x09, 'C', 'o', 'n', 'f', 'i', 'g', 'M', 'a', 'p', 0x12, 0x00};
+	CHECK_INT(api_protobuf_decode(cm, sizeof(cm), &obj, &err), -ENOTSUP);
 	free(err);
 }
 
