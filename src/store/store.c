@@ -269,6 +269,14 @@ void store_close(struct store *s)
 	free(s);
 }
 
+uint64_t store_unreadable_rows(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	uint64_t n = s->unreadable;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 uint64_t store_revision(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);
@@ -443,7 +451,14 @@ static int list_locked(struct store *s, enum store_resource r,
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *obj = NULL;
-		ret = load_body(st, &obj);
+		/* one row that cannot be read (written by an older version, or
+		 * damaged) must not hide every other object from every client:
+		 * it is skipped and counted (store_unreadable_rows) */
+		if ((ret = load_body(st, &obj)) == -EIO) {
+			s->unreadable++;
+			ret = 0;
+			continue;
+		}
 		if (ret == 0 && store_filter_matches(f, obj) && json_array_append(items, obj) < 0)
 			ret = -ENOMEM;
 		json_decref(obj);

@@ -105,6 +105,12 @@ void store_close(struct store *s);
 /* The newest revision written (0 for an empty store). */
 uint64_t store_revision(struct store *s);
 
+/* How many stored rows (objects in lists, events in watch replays) were
+ * skipped because they could not be read back as JSON, since the store
+ * was opened. A caller can compare it before and after to log what was
+ * left out. */
+uint64_t store_unreadable_rows(struct store *s);
+
 /* ---- reads --------------------------------------------------------------------- */
 
 /* ns is ignored for cluster-scoped resources. */

@@ -37,6 +37,7 @@ struct store {
 	bool reserve_held;           /* the reserve is allocated on disk */
 	bool corrupt;                /* SQLite found corruption: no more writes */
 	struct store_watch *watches; /* open watches, linked by next */
+	uint64_t unreadable;         /* rows lists and replays skipped: not JSON */
 };
 
 /* What one write does to the event log, applied to struct store only
