@@ -90,18 +90,25 @@ bool lab_proc_is(pid_t pid, const char *verb, const char *name)
 	return is;
 }
 
-/* True once the process of pidfd has exited (within ms). */
-static bool pidfd_wait(int pidfd, int ms)
+/* True once the process of pidfd has exited (within ms). Its parent then
+ * reaps it, which callers that check the pid (kill 0) see: that is waited
+ * for too, though not for long (a parent may be slow to reap). */
+static bool pidfd_wait(int pidfd, pid_t pid, int ms)
 {
 	struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-	int64_t deadline = lab_now_ms() + ms;
+	int64_t deadline = lab_now_ms() + ms, reaped_by;
 	int r;
 
 	do {
 		int left = (int)(deadline - lab_now_ms());
 		r = poll(&pf, 1, left > 0 ? left : 0);
 	} while (r < 0 && errno == EINTR);
-	return r > 0;
+	if (r <= 0)
+		return false;
+	reaped_by = lab_now_ms() + 2000;
+	while (kill(pid, 0) == 0 && lab_now_ms() < reaped_by)
+		usleep(5000);
+	return true;
 }
 
 int lab_stop_proc(pid_t pid, const char *verb, const char *name, int grace_ms)
@@ -116,10 +123,10 @@ int lab_stop_proc(pid_t pid, const char *verb, const char *name, int grace_ms)
 		goto cleanup;
 	rc = (int)pid;
 	pidfd_send_signal(pidfd, SIGTERM, NULL, 0);
-	if (pidfd_wait(pidfd, grace_ms))
+	if (pidfd_wait(pidfd, pid, grace_ms))
 		goto cleanup;
 	pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-	if (!pidfd_wait(pidfd, 5000))
+	if (!pidfd_wait(pidfd, pid, 5000))
 		rc = -ETIMEDOUT;
 cleanup:
 	close(pidfd);

@@ -341,12 +341,17 @@ fi
 rm -f "$T/pid"
 
 # A daemon SIGKILLed with its agent and pods running: `netpol down` leaves
-# nothing of the lab (processes, namespaces, run files, the socket).
+# nothing of the lab (processes, namespaces, run files, the socket), and
+# signals no process that is not the lab's, even one a stale pid file names.
 serve_with_agent "$T/serve.a3.err"
 if wait_for 30 logged_ready "$T/serve.a3.err" && wait_for 20 count_ready kube-system k8s-app%3Dkube-dns 1; then
   kill_daemon
+  sleep 300 & bystander=$!; echo $bystander > "$T/stray.pid"
+  echo $bystander > "/run/netpol/$LAB-agent.pid"
   "$NETPOL" down --lab "$LAB" --socket "$SOCK" --state-dir "$T/state" > "$T/down.out" 2>&1
   left=""
+  kill -0 $bystander 2>/dev/null || left+="a bystander named by the pid file was killed; "
+  kill -KILL $bystander 2>/dev/null; wait $bystander 2>/dev/null
   [ -n "$(agents)" ] && left+="agents $(agents); "
   pgrep -f -- "--lab $LAB( |\$)" >/dev/null && left+="processes $(pgrep -f -- "--lab $LAB( |\$)" | tr '\n' ' '); "
   [ "$(ps -eo pid,args | grep -c "[/]run/netpol/$LAB/")" -eq 0 ] || left+="pod processes; "
