@@ -105,9 +105,9 @@ bool agent_enabled(const struct agent *a)
 	return a != NULL;
 }
 
-/* In the child, between fork and exec: PR_SET_PDEATHSIG fires when the
- * thread that forked exits, so agent_tick runs on the daemon's main loop
- * thread, which lives as long as the daemon; a daemon that died before
+/* In the child, between fork and exec. PR_SET_PDEATHSIG fires when the
+ * thread that forked exits, which is why only the daemon's loop thread (it
+ * lives as long as the daemon) calls agent_tick; a daemon that died before
  * prctl is caught by the parent check. */
 static void agent_exec(const struct agent *a, pid_t daemon)
 {
