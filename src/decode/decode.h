@@ -60,4 +60,9 @@ int decode_buffer(const char *name, const char *buf, size_t len,
 int decode_json_object(json_t *obj, const char *expected_kind, void **out,
 		       struct diag_list *diags);
 
+/* Frees what decode_json_object returned for kind. Also knows Endpoints,
+ * which it validates for the API but does not model (*out is then only
+ * a struct np_meta). */
+void decode_object_free(const char *kind, void *obj);
+
 #endif

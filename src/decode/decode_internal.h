@@ -128,6 +128,7 @@ int dctx_oom(struct dctx *c);
  * round trip through JSON. */
 int doc_want_string(struct dctx *c, const struct doc_node *n, const char **out);
 int doc_want_int(struct dctx *c, const struct doc_node *n, long long *out);
+int doc_want_bool(struct dctx *c, const struct doc_node *n, bool *out);
 /* Mappings and sequences: null is accepted as empty (Go's zero value). */
 int doc_want_map(struct dctx *c, const struct doc_node *n);
 int doc_want_seq(struct dctx *c, const struct doc_node *n);
@@ -211,6 +212,9 @@ bool validate_label_key(struct dctx *c, const struct doc_node *at, const char *c
 			const char *key);
 bool validate_label_value(struct dctx *c, const struct doc_node *at, const char *child,
 			  const char *v);
+/* [prefix/]name, as finalizers are (the rule of label keys). */
+bool validate_qualified_name(struct dctx *c, const struct doc_node *at, const char *child,
+			     const char *v);
 /* Annotation keys are label keys, compared in lower case. */
 bool validate_annotation_key(struct dctx *c, const struct doc_node *at, const char *child,
 			     const char *key);
@@ -225,6 +229,38 @@ bool validate_ip(struct dctx *c, const struct doc_node *at, const char *child,
 		 const char *v, struct np_ip *out);
 bool validate_cidr(struct dctx *c, const struct doc_node *at, const char *child,
 		   const char *v, struct np_cidr *out);
+
+/* ---- fields netpol validates but does not model (fields.c, endpoints.c) ----
+ *
+ * Handlers for struct field tables. Each checks its value as the API
+ * server's decoder and validation would and records field errors; none
+ * keeps anything. */
+void decode_f_string(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_int(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_bool(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_string_list(struct dctx *c, const struct doc_node *v, void *in);
+/* metadata.finalizers, ownerReferences, managedFields. */
+void decode_f_finalizers(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_owner_refs(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_managed_fields(struct dctx *c, const struct doc_node *v, void *in);
+/* A Namespace's spec and status. */
+void decode_f_namespace_spec(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_namespace_status(struct dctx *c, const struct doc_node *v, void *in);
+/* The status of a Deployment, a Service, a NetworkPolicy. */
+void decode_f_deployment_status(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_service_status(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_policy_status(struct dctx *c, const struct doc_node *v, void *in);
+/* Pod spec and container scalars (podspec.c). */
+void decode_f_restart_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_dns_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_preemption_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_pull_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_termination_message_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_string_map(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_dns_label(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_env(struct dctx *c, const struct doc_node *v, void *in);
+/* An Endpoints object's subsets. */
+void decode_f_endpoints_subsets(struct dctx *c, const struct doc_node *v, void *in);
 
 /* ---- loading (load.c) ---------------------------------------------------- */
 

@@ -459,6 +459,14 @@ int doc_want_int(struct dctx *c, const struct doc_node *n, long long *out)
 	return type_error(c, n, "integer");
 }
 
+int doc_want_bool(struct dctx *c, const struct doc_node *n, bool *out)
+{
+	if (n->type != DOC_BOOL)
+		return type_error(c, n, "boolean");
+	*out = n->bval;
+	return 0;
+}
+
 int doc_want_map(struct dctx *c, const struct doc_node *n)
 {
 	return n->type == DOC_MAP || n->type == DOC_NULL ? 0 : type_error(c, n, "object");

@@ -290,13 +290,62 @@ TEST(known_but_unmodelled_fields_are_accepted)
 	char *e = decode_text(
 		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  uid: \"123e4567\"\n"
 		"  resourceVersion: \"5\"\n  creationTimestamp: \"2024-01-01T00:00:00Z\"\n"
-		"  ownerReferences: [{kind: ReplicaSet, name: r}]\n  managedFields: [{}]\n"
+		"  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: r, uid: u1}]\n"
+		"  managedFields: [{}]\n"
 		"spec:\n  restartPolicy: Always\n  volumes: [{name: v, emptyDir: {}}]\n"
 		"  containers:\n  - name: c\n    image: nginx\n    args: [a]\n"
 		"    env: [{name: A, value: b}]\n    resources: {limits: {cpu: 1}}\n"
 		"status:\n  phase: Running\n  hostIP: 10.0.0.1\n  podIP: 10.1.0.5\n", &rc);
 	CHECK_STR(e, "");
 	CHECK_INT(rc, 0);
+	free(e);
+}
+
+/* Unmodelled metadata is still typed and validated as the API server
+ * does, so that the lab's store never holds what a cluster would refuse. */
+TEST(unmodelled_metadata_is_typed_and_validated)
+{
+	int rc;
+	char *e = decode_text(
+		"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n  resourceVersion: 5\n"
+		"  finalizers: [\"a b\"]\n  ownerReferences: [{kind: K, name: r}]\n"
+		"spec:\n  finalizers: [foo, {$patch: delete}]\n  deep: {}\n"
+		"status:\n  phase: Gone\n  conditions: [{status: 1}]\n", &rc);
+	CHECK(strstr(e, "metadata.resourceVersion: Invalid type: expected string, got integer 5"));
+	CHECK(strstr(e, "metadata.finalizers[0]: Invalid value: \"a b\""));
+	CHECK(strstr(e, "metadata.ownerReferences[0].uid: Invalid value: \"\": uid must not be empty"));
+	CHECK(strstr(e, "spec.finalizers[0]: Invalid value: \"foo\": name is neither a standard "
+		     "finalizer name nor is it fully qualified"));
+	CHECK(strstr(e, "spec.finalizers[1]: Invalid type: expected string, got object"));
+	CHECK(strstr(e, "unknown field \"spec.deep\""));
+	CHECK(strstr(e, "status.phase: Unsupported value: \"Gone\""));
+	CHECK(strstr(e, "status.conditions[0].status: Invalid type: expected string, got integer 1"));
+	CHECK(strstr(e, "status.conditions[0].type: Required value"));
+	CHECK_INT(rc, -EINVAL);
+	free(e);
+}
+
+TEST(pod_spec_scalars_are_typed_and_enumerated)
+{
+	int rc;
+	char *e = decode_text(
+		"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+		"  restartPolicy: Sometimes\n  dnsPolicy: 5\n  hostNetwork: \"yes\"\n"
+		"  nodeSelector: {a: [b]}\n  hostname: Host_1\n"
+		"  containers:\n  - name: Web_1\n    image: [x]\n    args: [a, {b: c}]\n"
+		"    env: [{value: x}]\n    imagePullPolicy: Sometimes\n    tty: 1\n", &rc);
+	CHECK(strstr(e, "spec.restartPolicy: Unsupported value: \"Sometimes\""));
+	CHECK(strstr(e, "spec.dnsPolicy: Invalid type: expected string, got integer 5"));
+	CHECK(strstr(e, "spec.hostNetwork: Invalid type: expected boolean, got string"));
+	CHECK(strstr(e, "spec.nodeSelector.a: Invalid type: expected string, got array"));
+	CHECK(strstr(e, "spec.hostname: Invalid value: \"Host_1\""));
+	CHECK(strstr(e, "spec.containers[0].name: Invalid value: \"Web_1\""));
+	CHECK(strstr(e, "spec.containers[0].image: Invalid type: expected string, got array"));
+	CHECK(strstr(e, "spec.containers[0].args[1]: Invalid type: expected string, got object"));
+	CHECK(strstr(e, "spec.containers[0].env[0].name: Required value"));
+	CHECK(strstr(e, "spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\""));
+	CHECK(strstr(e, "spec.containers[0].tty: Invalid type: expected boolean, got integer 1"));
+	CHECK_INT(rc, -EINVAL);
 	free(e);
 }
 
