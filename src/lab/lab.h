@@ -139,7 +139,8 @@ bool lab_proc_is(pid_t pid, const char *verb, const char *name);
 int lab_stop_proc(pid_t pid, const char *verb, const char *name, int grace_ms);
 
 /* Removes the run files of a lab that no process owns any more: the
- * agent's pid and ready files, and "<name>.lock" unless a lab holds it.
+ * agent's pid and ready files, the daemon's status record "<name>.daemon",
+ * and "<name>.lock" unless a lab holds it.
  * Returns 0 or -errno (the first error; it still tries every file). */
 int lab_run_files_remove(const char *name, const char *state_dir);
 
