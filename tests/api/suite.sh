@@ -599,10 +599,11 @@ t_kubectl_get_watch_streams_changes() {
   needs_kubectl
   start_daemon
   make_kubeconfig
+  expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json listed)"
   HOME=$T KUBECONFIG=$T/kubeconfig timeout 60 "$KUBECTL" get pods -w > "$T/w.out" 2>&1 &
   local kpid=$!
-  # the list first ("No resources found"), then the watch from its version
-  wait_for 60 test -s "$T/w.out"
+  # the list first, then the watch from the list's version
+  wait_for 60 grep -q '^listed ' "$T/w.out"
   expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json watched)"
   wait_for 30 grep -q '^watched ' "$T/w.out"; local rc=$?
   kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
