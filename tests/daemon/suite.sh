@@ -248,7 +248,8 @@ if wait_for 60 running; then
   if [ $ms -lt "$limit" ]; then pass hundred_pods_running_in_under_10s
   else fail hundred_pods_running_in_under_10s "$ms ms (bound $limit ms at load $(cut -d' ' -f1 /proc/loadavg))"; fi
 else
-  fail hundred_pods_running_in_under_10s "not all running after 60 s"
+  fail hundred_pods_running_in_under_10s "not all running after 60 s: $(api GET /api/v1/namespaces/bench/pods |
+    jq -c '[.items[] | .status.phase + " " + (.status.containerStatuses[0].state | keys[0] // "")] | group_by(.) | map({(.[0]): length}) | add')"
 fi
 
 pid=$(cat "$T/pid")
