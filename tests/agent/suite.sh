@@ -301,10 +301,10 @@ fi
 
 # ---- c. restart under traffic --------------------------------------------------------------
 rm -f "$T"/stop-* "$T"/prober-*
-long_conn() { # LOG: c -> b:9000, a round trip every 50 ms
+long_conn() { # LOG: c -> b:9000, a round trip every 50 ms (LOST: no answer within 5 s)
   ip netns exec "$LAB-c" bash -c 'exec 3<>/dev/tcp/$0/9000 || exit 1
     while :; do echo ping >&3 || { echo DEAD; exit; }
-      if read -r -t 1 l <&3; then echo ok; else echo LOST; sleep 0.2; fi; sleep 0.05; done' \
+      if read -r -t 5 l <&3; then echo ok; else echo LOST; sleep 0.2; fi; sleep 0.05; done' \
     "${IP[b]}" > "$1" 2>&1 & pids+=($!)
   wait_for 30 grep -q ok "$1"
 }
