@@ -136,8 +136,14 @@ static int udp_loop(const struct sockaddr_in *sa, double secs)
 			if (send(s, buf, sizeof(buf), 0) < 0 && errno != ENOBUFS && errno != EAGAIN &&
 			    errno != ECONNREFUSED)
 				return 1;
-	usleep(200000); /* let the server drain its queue */
-	long long c1 = ask_count(sa);
+	/* the server drains its queue: count until the count stops moving
+	 * (two answers 50 ms apart agree), for 5 s at most */
+	long long c1 = ask_count(sa), prev = -1;
+	for (int i = 0; i < 100 && c1 >= 0 && c1 != prev; i++) {
+		usleep(50000);
+		prev = c1;
+		c1 = ask_count(sa);
+	}
 	close(s);
 	if (c0 < 0 || c1 < 0)
 		return 1;

@@ -12,6 +12,7 @@
 # names, removed on exit, also on failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/lib/wait.sh
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-5}        # reach: runs per figure (median)
 ROUNDS=${ROUNDS:-3}    # datapath: alternating baseline/policy rounds (median)
@@ -75,7 +76,9 @@ pod_link $cli npc0 198.18.0.2
 pod_link $srv nps0 198.18.0.3
 ip netns exec $srv iperf3 -s -p 5201 > /dev/null 2>&1 & pids+=($!)
 ip netns exec $srv "$B/bench_traffic" serve 9000 & pids+=($!)
-sleep 0.5
+listening() { ip netns exec $srv ss -Hln"$1" | grep -q ":$2 "; } # t|u PORT
+{ wait_for 30 listening t 5201 && wait_for 30 listening t 9001 && wait_for 30 listening u 9000; } ||
+  { echo "bench: servers did not start" >&2; exit 1; }
 load_policy() { # POLICIES MEMBERS
   ip netns exec $node nft delete table inet netpol 2>/dev/null || true
   "$B/bench_program" datapath /run/netns/$node npc0 198.18.0.2 nps0 198.18.0.3 "$1" "$2"

@@ -57,6 +57,10 @@ static int listen_on(int type, uint16_t port)
 	if (fd >= 0) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* UDP answers from the address asked (on_udp); IPv4 datagrams
+		 * of this dual-stack socket come with a v4-mapped one */
+		if (type == SOCK_DGRAM)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
 		if (bind(fd, (struct sockaddr *)&a6, sizeof(a6)) == 0)
 			goto bound;
 		close(fd);
@@ -65,6 +69,8 @@ static int listen_on(int type, uint16_t port)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (type == SOCK_DGRAM)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a4, sizeof(a4)) < 0) {
 		close(fd);
 		return -1;
@@ -105,19 +111,48 @@ static void on_tcp(struct server *s, int fd, uint16_t port)
 	printf("tcp %u from %s\n", port, peer_str(&peer, who, sizeof(who)));
 }
 
+/* The answer leaves from the address the datagram was sent to. From a
+ * wildcard socket the kernel would pick the source the route back prefers
+ * (for a link-local client, the pod's link-local address once it has left
+ * DAD), and a client's connected socket drops an answer from any address
+ * but the one it asked: UDP servers on hosts with several addresses must
+ * answer this way. */
+static void reply_from_destination(struct msghdr *m)
+{
+	struct cmsghdr *c = CMSG_FIRSTHDR(m);
+
+	if (c && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
+
+		pi->ipi_spec_dst = pi->ipi_addr;
+		pi->ipi_ifindex = 0;
+	} else if (c && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_ifindex = 0;
+	} else {
+		m->msg_control = NULL;
+		m->msg_controllen = 0;
+		return;
+	}
+	m->msg_controllen = c->cmsg_len;
+}
+
 static void on_udp(struct server *s, int fd, uint16_t port)
 {
 	struct sockaddr_storage peer;
-	socklen_t plen = sizeof(peer);
-	char buf[1024], who[64];
-	ssize_t n = recvfrom(fd, buf, 512, 0, (struct sockaddr *)&peer, &plen);
+	char buf[1024], who[64], ctl[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct iovec iov = {buf, 512};
+	struct msghdr m = {.msg_name = &peer, .msg_namelen = sizeof(peer), .msg_iov = &iov,
+			   .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	ssize_t n = recvmsg(fd, &m, 0);
 	int extra;
 
 	if (n < 0)
 		return;
 	extra = snprintf(buf + n, sizeof(buf) - (size_t)n, "\n%s\n", s->name);
-	if (sendto(fd, buf, (size_t)n + (size_t)extra, 0, (struct sockaddr *)&peer, plen) < 0)
-		perror("netpol-probe: sendto");
+	iov.iov_len = (size_t)n + (size_t)extra;
+	reply_from_destination(&m);
+	if (sendmsg(fd, &m, 0) < 0)
+		perror("netpol-probe: sendmsg");
 	printf("udp %u from %s\n", port, peer_str(&peer, who, sizeof(who)));
 }
 

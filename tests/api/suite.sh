@@ -8,6 +8,7 @@
 # daemon (--listen 127.0.0.1:0). Every daemon is killed at the end, even
 # when a test fails.
 set -uo pipefail
+. "$(dirname "$0")/../lib/wait.sh"
 
 NETPOL=${NETPOL:?set NETPOL to the netpol binary}
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
@@ -33,18 +34,17 @@ start_daemon() {
   "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --no-node --no-controllers \
     --listen 127.0.0.1:0 "$@" > "$T/serve.out" 2>> "$T/serve.err" &
   echo $! > "$T/pid"
-  local i
-  for i in $(seq 1 100); do
-    # the port line is printed once every listener is up
-    PORT=$(sed -n 's#.*https://127.0.0.1:\([0-9]*\).*#\1#p' "$T/serve.out" | tail -n 1)
-    if [ -n "$PORT" ] && curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1; then
-      return 0
-    fi
-    kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/serve.err")"
-    sleep 0.05
-  done
-  fail "daemon did not answer within 5s"
+  wait_for 30 daemon_up || fail "daemon did not answer within 30s"
 }
+daemon_up() {
+  # the port line is printed once every listener is up
+  PORT=$(sed -n 's#.*https://127.0.0.1:\([0-9]*\).*#\1#p' "$T/serve.out" | tail -n 1)
+  [ -n "$PORT" ] && curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && return 0
+  kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/serve.err")"
+  return 1
+}
+# lines FILE N: FILE has at least N lines
+lines() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 
 # stop_daemon [SIGNAL]: stops it and waits; returns its exit status.
 stop_daemon() {
@@ -405,13 +405,12 @@ t_watch_delivers_every_later_change_once_and_in_order() {
     expect_code 200 DELETE /api/v1/namespaces/default/pods/p$i
     echo "DELETED p$i" >> "$T/expected"
   done
-  # a change in another namespace must not show up
+  # a change in another namespace must not show up (before the marker,
+  # a change here made after it: events come in order)
   expect_code 201 POST /api/v1/namespaces/kube-system/pods "$(pod_json other)"
-  for i in $(seq 1 100); do
-    [ "$(wc -l < "$T/watch")" -ge 50 ] && break
-    sleep 0.05
-  done
-  sleep 0.2
+  expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json marker)"
+  echo "ADDED marker" >> "$T/expected"
+  wait_for 30 lines "$T/watch" 51
   kill "$wpid" 2>/dev/null
   jq -r '.type + " " + .object.metadata.name' "$T/watch" > "$T/got"
   diff -u "$T/expected" "$T/got" > "$T/diff" || fail "events differ: $(head -c 300 "$T/diff")"
@@ -434,10 +433,7 @@ t_watch_with_parallel_writers_sees_each_write_once() {
     writers+=($!)
   done
   wait "${writers[@]}"
-  for i in $(seq 1 100); do
-    [ "$(wc -l < "$T/watch")" -ge 100 ] && break
-    sleep 0.05
-  done
+  wait_for 30 lines "$T/watch" 100
   kill "$wpid" 2>/dev/null
   [ "$(wc -l < "$T/watch")" = 100 ] || fail "$(wc -l < "$T/watch") events, want 100"
   [ "$(jq -r .object.metadata.name "$T/watch" | sort -u | wc -l)" = 100 ] || fail "duplicates"
@@ -455,7 +451,10 @@ t_watch_from_a_compacted_version_is_410_expired() {
   [ "$(jbody .reason)" = Expired ] || fail "reason $(jbody .reason)"
   [ "$(jbody .kind)" = Status ] || fail "not a Status"
   # the newest events are still there
-  curl -sN --unix-socket "$T/api.sock" -m 1 "http://lab/api/v1/pods?watch=1&resourceVersion=10" > "$T/watch"
+  curl -sN --unix-socket "$T/api.sock" -m 30 "http://lab/api/v1/pods?watch=1&resourceVersion=10" > "$T/watch" &
+  local wpid=$!
+  wait_for 30 lines "$T/watch" 2
+  kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
   [ "$(jq -r .object.metadata.name "$T/watch" | tr '\n' ' ')" = "p9 p10 " ] ||
     fail "recent events: $(jq -r .object.metadata.name "$T/watch" | tr '\n' ' ')"
 }
@@ -486,10 +485,8 @@ EOF
     writers+=($!)
   done
   # kill once a good share of the writes is acknowledged
-  for i in $(seq 1 400); do
-    [ "$(cat "$T"/acks* | grep -c ' 201$')" -ge 300 ] && break
-    sleep 0.01
-  done
+  acks() { [ "$(cat "$T"/acks* | grep -c ' 201$')" -ge 300 ]; }
+  wait_for 60 acks
   stop_daemon KILL
   wait "${writers[@]}"
   local acked
@@ -621,14 +618,15 @@ t_kubectl_get_watch_streams_changes() {
   needs_kubectl
   start_daemon
   make_kubeconfig
-  (HOME=$T KUBECONFIG=$T/kubeconfig timeout 5 "$KUBECTL" get pods -w > "$T/w.out" 2>&1 &)
-  sleep 1.5
+  expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json listed)"
+  HOME=$T KUBECONFIG=$T/kubeconfig timeout 60 "$KUBECTL" get pods -w > "$T/w.out" 2>&1 &
+  local kpid=$!
+  # the list first, then the watch from the list's version
+  wait_for 60 grep -q '^listed ' "$T/w.out"
   expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json watched)"
-  for i in $(seq 1 60); do
-    grep -q '^watched ' "$T/w.out" && return 0
-    sleep 0.05
-  done
-  fail "kubectl get -w did not show the pod: $(cat "$T/w.out")"
+  wait_for 30 grep -q '^watched ' "$T/w.out"; local rc=$?
+  kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null
+  [ $rc -eq 0 ] || fail "kubectl get -w did not show the pod: $(cat "$T/w.out")"
 }
 
 # Percent-escapes on the wire: libmicrohttpd's own decoder cut a path at

@@ -18,8 +18,11 @@
 # expect lines) is one `netpol-probe batch` run: all 72 pairs x ports at once,
 # each socket opened inside its source pod's namespace, so a group costs one
 # probe timeout (PROBE_TIMEOUT, default 0.3 s: an allowed answer over the
-# lab's veths takes well under 10 ms even on a loaded 2-core machine) however
-# many probes are denied.
+# lab's veths takes well under 10 ms on an idle machine) however many probes
+# are denied. A probe that offline reach says is allowed but that got no
+# answer within that time is probed again (one batch of them, up to
+# PROBE_RETRY_TIMEOUT, default 5 s) before it counts as denied: on a loaded
+# machine an answer can take longer than the short timeout.
 #
 # "Programmed" signal: before probing, the suite polls live `netpol explain
 # -o json` until .kernel.inSync is true: explain lists the objects from the
@@ -30,6 +33,7 @@
 # Needs root, jq and awk. NETPOL names the binary (default build/netpol).
 set -uo pipefail
 . "$(dirname "$0")/../lib/sweep.sh"
+. "$(dirname "$0")/../lib/wait.sh"
 export LC_ALL=C
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +43,8 @@ NETPOL=$(realpath "${NETPOL:-$ROOT/build/netpol}")
 BUILD=$(dirname "$NETPOL")
 PROBE=${NETPOL_PROBE:-$BUILD/src/probe/netpol-probe}
 PROBE_TIMEOUT=${PROBE_TIMEOUT:-0.3}
+PROBE_RETRY_TIMEOUT=${PROBE_RETRY_TIMEOUT:-5}
+RETRIED=0
 LAB=c$$
 T=$(mktemp -d /tmp/netpol-conf.XXXXXX)
 export NETPOL_STATE_DIR=$T/state NETPOL_SOCKET=$T/api.sock NETPOL_LAB=$LAB NETPOL_PROBE=$PROBE
@@ -132,15 +138,12 @@ setup_lab() {
   "$NETPOL" serve --state-dir "$NETPOL_STATE_DIR" --socket "$NETPOL_SOCKET" --lab "$LAB" \
     > "$T/serve.log" 2>&1 &
   serve_pid=$!
-  for _ in $(seq 200); do [ -S "$NETPOL_SOCKET" ] && break; sleep 0.05; done
-  [ -S "$NETPOL_SOCKET" ] || { echo "FAIL conformance/setup: serve did not start"; tail "$T/serve.log"; return 1; }
+  wait_for 60 test -S "$NETPOL_SOCKET" || { echo "FAIL conformance/setup: serve did not start"; tail "$T/serve.log"; return 1; }
   k apply -f "$T/lab-model.yaml" > "$T/apply.log" 2>&1 ||
     { echo "FAIL conformance/setup: kubectl apply of the model"; sed 's/^/    /' "$T/apply.log"; return 1; }
-  for _ in $(seq 300); do
-    n=$(ready_count); [ "${n:-0}" -eq 9 ] && break; sleep 0.1
-  done
-  if [ "${n:-0}" -ne 9 ]; then
-    echo "FAIL conformance/setup: only ${n:-0} of 9 pods Ready after 30 s"
+  all_ready() { n=$(ready_count); [ "${n:-0}" -eq 9 ]; }
+  if ! wait_for 90 all_ready; then
+    echo "FAIL conformance/setup: only ${n:-0} of 9 pods Ready after 90 s"
     k get pods -A -o json | jq -r '.items[] | "    \(.metadata.namespace)/\(.metadata.name) \(.status.phase) \(.status.containerStatuses[0].state)"'
     tail -n 20 "$T/serve.log" | sed 's/^/    /'
     return 1
@@ -161,17 +164,17 @@ setup_lab() {
 
 # A pod asking for an address that is taken (or not an address) must not
 # start, and its status must say why.
+has_message() { # POD: its waiting message, in msg
+  msg=$(k get pod -n x "$1" -o json 2>/dev/null | jq -r '.status.containerStatuses[0].state.waiting.message // empty')
+  [ -n "$msg" ]
+}
 ip_request_refused() {
   local p msg ok=1
   printf -- '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: x\n  annotations:\n    cni.projectcalico.org/ipAddrs: '"'"'%s'"'"'\nspec:\n  containers:\n  - name: c\n    image: probe\n' \
     taken '["198.18.1.1"]' bad '198.18.1.9' > "$T/ip-request.yaml"
   k apply -f "$T/ip-request.yaml" > /dev/null 2>&1 || ok=0
   for p in taken bad; do
-    for _ in $(seq 50); do
-      msg=$(k get pod -n x "$p" -o json 2>/dev/null |
-            jq -r '.status.containerStatuses[0].state.waiting.message // empty')
-      [ -n "$msg" ] && break; sleep 0.05
-    done
+    wait_for 30 has_message "$p"
     case "$p:$msg" in
       "taken:"*"198.18.1.1 is already in use"*|"bad:"*"want a list of one IPv4 address"*) ;;
       *) ok=0; echo "    pod x/$p: status message '$msg'" ;;
@@ -237,7 +240,7 @@ restore() {
 
 # wait_programmed: until the kernel holds the program of the current objects.
 wait_programmed() {
-  local end=$((SECONDS + 10)) v
+  local end=$((SECONDS + 60)) v
   while :; do
     v=$(k explain --lab "$LAB" --socket "$NETPOL_SOCKET" --from x/a --to x/b --port 80/TCP \
           -o json 2>>"$WORK/log" | jq -r '.kernel.inSync' 2>/dev/null)
@@ -245,6 +248,14 @@ wait_programmed() {
     [ $SECONDS -ge $end ] && return 1
     sleep 0.01
   done
+}
+
+# probed_flows: `netpol-probe batch` answers as "SRC DST PORT/PROTO ./X"
+probed_flows() {
+  awk -v pods="${PODS[*]}" -v lab="$LAB" '
+    BEGIN { n = split(pods, P, " "); for (i = 1; i <= n; i++) { split(P[i], a, "/")
+            ns[lab "-p-" a[1] "-" a[2]] = P[i]; ip["198.18." int((i - 1) / 3) + 1 "." (i - 1) % 3 + 1] = P[i] } }
+    { print ns[$1], ip[$2], $3 "/" toupper($4), ($5 == 1 ? "." : "X") }'
 }
 
 # probe_group STEP PORT FILE [STEP PORT FILE...]: consecutive expect steps.
@@ -256,7 +267,7 @@ probe_group() {
     [[ " ${ports[*]} " == *" ${!i} "* ]] || ports+=("${!i}")
   done
   if ! wait_programmed; then
-    FIRST=${FIRST:-"step $1: the kernel did not get the program within 10 s"}; return
+    FIRST=${FIRST:-"step $1: the kernel did not get the program within 60 s"}; return
   fi
   # offline, on the live objects, while the probes wait
   ( k get ns,pods,networkpolicies -A -o yaml > "$WORK/live.yaml" &&
@@ -274,10 +285,20 @@ probe_group() {
   done > "$WORK/probes"
   "$PROBE" batch --timeout "$PROBE_TIMEOUT" < "$WORK/probes" > "$WORK/probed" 2>>"$WORK/log"
   wait "$reach_pid" || { FIRST=${FIRST:-"step $1: offline reach on the live objects failed"}; }
-  awk -v pods="${PODS[*]}" -v lab="$LAB" '
-    BEGIN { n = split(pods, P, " "); for (i = 1; i <= n; i++) { split(P[i], a, "/")
-            ns[lab "-p-" a[1] "-" a[2]] = P[i]; ip["198.18." int((i - 1) / 3) + 1 "." (i - 1) % 3 + 1] = P[i] } }
-    { print ns[$1], ip[$2], $3 "/" toupper($4), ($5 == 1 ? "." : "X") }' "$WORK/probed" > "$WORK/flows"
+  probed_flows < "$WORK/probed" > "$WORK/flows"
+  # unanswered where reach expects an answer: again, for longer, before
+  # it counts as denied (a denied flow is never retried: it stays short)
+  awk 'NR == FNR { if ($4 == ".") want[$1, $2, $3] = 1; next }
+       $4 == "X" && ($1, $2, $3) in want' "$WORK/reach" "$WORK/flows" |
+    while read -r s d port _; do pl=${port#*/}; echo "${NETNS_OF[$s]} ${IP_OF[$d]} ${port%/*} ${pl,,}"; done \
+    > "$WORK/probes"
+  if [ -s "$WORK/probes" ]; then
+    RETRIED=$((RETRIED + $(wc -l < "$WORK/probes")))
+    "$PROBE" batch --timeout "$PROBE_RETRY_TIMEOUT" < "$WORK/probes" 2>>"$WORK/log" | probed_flows > "$WORK/retried"
+    awk 'NR == FNR { if ($4 == ".") ok[$1, $2, $3] = 1; next }
+         { if (($1, $2, $3) in ok) $4 = "."; print }' "$WORK/retried" "$WORK/flows" > "$WORK/flows.new" &&
+      mv "$WORK/flows.new" "$WORK/flows"
+  fi
   compare_tables "on real traffic" "$@"
   # the engine and the kernel must agree cell by cell
   res=$(awk 'NR == FNR { k[$1, $2, $3] = $4; next }
@@ -360,8 +381,8 @@ main() {
     if [ ! -f "$d/steps" ]; then echo "FAIL ${d##*/}: no such case"; failed=1; continue; fi
     run_case "$d" || failed=1
   done
-  printf 'conformance: %d cases in %.1f s (probe timeout %s s)\n' "${#dirs[@]}" \
-    "$(awk -v a="$START" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$PROBE_TIMEOUT"
+  printf 'conformance: %d cases in %.1f s (probe timeout %s s; %d allowed probes retried)\n' "${#dirs[@]}" \
+    "$(awk -v a="$START" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" "$PROBE_TIMEOUT" "$RETRIED"
   return $failed
 }
 

@@ -10,6 +10,7 @@ set -uo pipefail
 NETPOL=${NETPOL:?set NETPOL to the netpol binary}
 KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/wait.sh"
 ROOT=$(mktemp -d /tmp/netpol-kubectl-suite.XXXXXX)
 ONLY=${1:-}
 COUNT=0
@@ -38,16 +39,13 @@ start_daemon() {
   "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --listen 127.0.0.1:0 \
     --lab "$NETPOL_LAB" --no-node "$@" > "$T/state/daemon.log" 2>&1 &
   echo $! > "$T/pid"
-  local i
-  for i in $(seq 1 100); do
-    curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && return 0
-    kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/state/daemon.log")"
-    sleep 0.05
-  done
-  fail "daemon did not answer within 5s"
+  wait_for 30 answers && return 0
+  kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/state/daemon.log")"
+  fail "daemon did not answer within 30s"
 }
 
 K() { timeout 30 "$T/bin/kubectl" "$@"; }
+answers() { curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1; }
 api() { curl -s --unix-socket "$T/api.sock" "http://lab$1"; }
 
 # Ages, times, uids and resource versions change from run to run.
@@ -89,8 +87,7 @@ run() {
   ( T=$dir; set +e; "$fn" ) > "$dir/log" 2>&1
   local rc=$?
   if [ -f "$dir/pid" ]; then
-    kill -TERM "$(cat "$dir/pid")" 2>/dev/null
-    sleep 0.2
+    kill -TERM "$(cat "$dir/pid")" 2>/dev/null && wait_exit 30 "$(cat "$dir/pid")"
     kill -KILL "$(cat "$dir/pid")" 2>/dev/null
     rm -f "$dir/pid"
   fi
@@ -118,6 +115,9 @@ t_namespace_delete_is_two_phase_and_refuses_new_content() {
   K get pod p -n d > /dev/null 2>&1 || fail "existing pod gone without a controller"
 }
 
+# lines FILE REGEX N: FILE has at least N lines matching REGEX
+lines() { [ "$(grep -c -- "$2" "$1")" -ge "$3" ]; }
+
 t_namespace_delete_waits_until_its_content_and_it_are_gone() {
   start_daemon
   K create ns d > /dev/null || fail "create ns"
@@ -125,13 +125,13 @@ t_namespace_delete_waits_until_its_content_and_it_are_gone() {
   K expose -n d deployment web --port=80 > /dev/null || fail "expose"
   timeout 20 "$T/bin/kubectl" get ns -w > "$T/w" 2>&1 &
   local wpid=$! i
-  for i in $(seq 1 100); do grep -q '^kube-system' "$T/w" && break; sleep 0.05; done
+  wait_for 30 grep -q '^kube-system' "$T/w"
   K delete ns d > "$T/o" 2>&1 || fail "delete: $(cat "$T/o")"
   K get ns d > "$T/o" 2>&1 && fail "namespace still there after delete returned"
   grep -q 'namespaces "d" not found' "$T/o" || fail "get ns: $(cat "$T/o")"
   K get pods,svc,deploy,ep -n d > "$T/o" 2>&1
   [ "$(cat "$T/o")" = "No resources found in d namespace." ] || fail "left: $(cat "$T/o")"
-  for i in $(seq 1 40); do [ "$(grep -c '^d ' "$T/w")" -ge 3 ] && break; sleep 0.05; done
+  wait_for 30 lines "$T/w" '^d ' 3
   kill "$wpid" 2>/dev/null
   wait "$wpid" 2>/dev/null
   sed -E 's/[0-9]+s$/Xs/' "$T/w" | grep '^d ' > "$T/wd"
@@ -146,11 +146,11 @@ t_get_watch_prints_the_table_then_a_line_per_change() {
   local wpid=$! i
   timeout 20 "$T/bin/kubectl" get pod a -w -o name > "$T/wn" 2>&1 &
   local npid=$!
-  for i in $(seq 1 100); do grep -q '^a ' "$T/w" && [ -s "$T/wn" ] && break; sleep 0.05; done
+  wait_for 30 lines "$T/w" '^a ' 1 && wait_for 30 test -s "$T/wn"
   K run longer-name --image=x > /dev/null || fail "run"
   K label pod a x=y > /dev/null || fail "label"
   K delete pod a --wait=false > /dev/null || fail "delete"
-  for i in $(seq 1 100); do [ "$(wc -l < "$T/w")" -ge 5 ] && [ "$(wc -l < "$T/wn")" -ge 3 ] && break; sleep 0.05; done
+  wait_for 30 lines "$T/w" '' 5 && wait_for 30 lines "$T/wn" '' 3
   kill "$wpid" "$npid" 2>/dev/null
   wait "$wpid" "$npid" 2>/dev/null
   sed -E 's/[0-9]+s$/Xs/' "$T/w" > "$T/got"
@@ -204,11 +204,8 @@ YAML
   "$T/bin/kubectl" run --namespace=advanced-policy-demo access --image busybox --restart=Never -i -t \
     --dry-run=none /bin/sh < /dev/null > "$T/out" 2>&1 &
   local bg=$! i p
-  for i in $(seq 1 60); do
-    p=$(api /api/v1/namespaces/advanced-policy-demo/pods/access)
-    [ "$(jq -r .kind <<< "$p")" = Pod ] && break
-    sleep 0.05
-  done
+  access_made() { p=$(api /api/v1/namespaces/advanced-policy-demo/pods/access); [ "$(jq -r .kind <<< "$p")" = Pod ]; }
+  wait_for 30 access_made
   kill "$bg" 2>/dev/null; wait "$bg" 2>/dev/null
   [ "$(jq -c '[.metadata.labels.run, .spec.containers[0].args, .spec.containers[0].stdin, .spec.containers[0].tty, .spec.containers[0].image]' <<< "$p")" = '["access",["/bin/sh"],true,true,"busybox"]' ] ||
     fail "access pod: $p"
@@ -278,21 +275,13 @@ start_node_daemon() {
   "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" \
     --lab "$NETPOL_LAB" --no-agent > "$T/state/daemon.log" 2>&1 &
   echo $! > "$T/pid"
-  local i
-  for i in $(seq 1 100); do
-    curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  fail "daemon did not answer within 5s"
+  wait_for 30 answers || fail "daemon did not answer within 30s"
 }
 
-# wait_phase POD PHASE: up to 10 s
+# wait_phase POD PHASE: up to 60 s
+in_phase() { [ "$(api "/api/v1/namespaces/default/pods/$1" | jq -r .status.phase)" = "$2" ]; }
 wait_phase() {
-  local i
-  for i in $(seq 1 100); do
-    [ "$(api "/api/v1/namespaces/default/pods/$1" | jq -r .status.phase)" = "$2" ] && return 0
-    sleep 0.1
-  done
+  wait_for 60 in_phase "$1" "$2" && return 0
   fail "pod $1 never reached $2: $(api "/api/v1/namespaces/default/pods/$1" | jq -c .status)"
 }
 

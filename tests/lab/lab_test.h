@@ -15,6 +15,16 @@ extern const char *const sleep_cmd[];
 extern const uint16_t probe_ports[2];       /* 8080, 9090 */
 
 int64_t now_ms(void);
+/* Generous bounds: tests pass on a loaded machine. WAIT_MS bounds every
+ * wait for a condition (a wait that succeeds costs only what it took);
+ * PROMPT_MS is what "at once" may take (an answer such as a RST or an
+ * ICMP error, against PROBE_TIMEOUT for silence). */
+#define WAIT_MS 30000
+#define PROMPT_MS 5000
+#define PROBE_TIMEOUT "10"
+/* idle_ms on an idle machine, scaled by the load per core when busier:
+ * the bound of a performance check that must not fail on a busy host. */
+int64_t loaded_bound_ms(int64_t idle_ms);
 const char *next_lab_name(void);
 /* Registers the atexit sweep of every lab named so far (once). */
 void lab_test_sweep_at_exit(void);
@@ -28,7 +38,7 @@ struct lab_pod *make_pod(struct lab *lab, const char *ns, const char *name,
  * stderr in out. */
 int run_in(struct lab *lab, struct lab_pod *pod, const char *const *argv,
 	   char *out, size_t len, int timeout_ms);
-/* `probe connect IP PORT --protocol PROTO --timeout 3` from a pod. */
+/* `probe connect IP PORT --protocol PROTO --timeout PROBE_TIMEOUT` from a pod. */
 int probe_from(struct lab *lab, struct lab_pod *from, const char *ip,
 	       const char *port, const char *proto, char *out, size_t len);
 

@@ -44,8 +44,8 @@ static void spreading(struct lab *lab)
 	int seen1 = 0, seen2 = 0;
 
 	CHECK(w1 && w2 && client);
-	CHECK_INT(lab_pod_wait_ready(lab, w1, 5000), 0);
-	CHECK_INT(lab_pod_wait_ready(lab, w2, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, w1, WAIT_MS), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, w2, WAIT_MS), 0);
 	eps[0] = lab_pod_ip(w1);
 	eps[1] = lab_pod_ip(w2);
 	CHECK_INT(apply(lab, "shop", "web", eps, 2, ip), 0);
@@ -88,7 +88,7 @@ static void no_endpoints(struct lab *lab)
 		int rc = probe_from(lab, client, ip, "80", protos[i % 3], out, sizeof(out));
 		int64_t took = now_ms() - t0;
 
-		if (rc != 1 || took >= 1000)
+		if (rc != 1 || took >= PROMPT_MS)
 			unit_fail(__FILE__, __LINE__, "%s: exit %d after %lld ms: %s",
 				  protos[i % 3], rc, (long long)took, out);
 	}
@@ -107,7 +107,7 @@ static void hairpin(struct lab *lab)
 	char ip[16], out[256];
 
 	CHECK(w);
-	CHECK_INT(lab_pod_wait_ready(lab, w, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, w, WAIT_MS), 0);
 	eps[0] = lab_pod_ip(w);
 	CHECK_INT(apply(lab, "shop", "web", eps, 1, ip), 0);
 	CHECK_INT(probe_from(lab, w, ip, "80", "tcp", out, sizeof(out)), 0);
@@ -130,7 +130,7 @@ static void deletion(struct lab *lab)
 	size_t n;
 
 	CHECK(w);
-	CHECK_INT(lab_pod_wait_ready(lab, w, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, w, WAIT_MS), 0);
 	eps[0] = lab_pod_ip(w);
 	CHECK_INT(apply(lab, "shop", "web", eps, 1, ip), 0);
 	CHECK_INT(lab_service_delete(lab, "shop", "web"), 0);
@@ -209,8 +209,8 @@ static struct lab_pod *tutorial_setup(struct lab *lab, char *svc_ip)
 		      LAB_RESTART_ALWAYS);
 	access = make_pod(lab, "advanced-policy-demo", "access", "busybox", sleep_cmd,
 			  NULL, 0, LAB_RESTART_ALWAYS);
-	if (!n1 || !n2 || !access || lab_pod_wait_ready(lab, n1, 5000) < 0 ||
-	    lab_pod_wait_ready(lab, n2, 5000) < 0)
+	if (!n1 || !n2 || !access || lab_pod_wait_ready(lab, n1, WAIT_MS) < 0 ||
+	    lab_pod_wait_ready(lab, n2, WAIT_MS) < 0)
 		return NULL;
 	eps[0] = lab_pod_ip(n1);
 	eps[1] = lab_pod_ip(n2);
@@ -232,15 +232,15 @@ static void tutorial(struct lab *lab)
 	const char *nslookup_bad[] = {"nslookup", "nosuchservice", NULL};
 
 	CHECK(access);
-	CHECK_INT(run_in(lab, access, wget_nginx, out, sizeof(out), 10000), 0);
+	CHECK_INT(run_in(lab, access, wget_nginx, out, sizeof(out), WAIT_MS), 0);
 	CHECK(strstr(out, "<title>Welcome to nginx!</title>"));
-	CHECK_INT(run_in(lab, access, nslookup, out, sizeof(out), 10000), 0);
+	CHECK_INT(run_in(lab, access, nslookup, out, sizeof(out), WAIT_MS), 0);
 	CHECK(strstr(out, "198.19.0.10"));
 	CHECK(strstr(out, svc_ip));
 	CHECK(strstr(out, "nginx.advanced-policy-demo.svc.cluster.local"));
-	CHECK_INT(run_in(lab, access, wget_google, out, sizeof(out), 10000), 0);
+	CHECK_INT(run_in(lab, access, wget_google, out, sizeof(out), WAIT_MS), 0);
 	CHECK(strncmp(out, "<!doctype html><html itemscope=\"\"", 33) == 0);
-	CHECK(run_in(lab, access, nslookup_bad, out, sizeof(out), 10000) != 0);
+	CHECK(run_in(lab, access, nslookup_bad, out, sizeof(out), WAIT_MS) != 0);
 	CHECK(strstr(out, "can't resolve 'nosuchservice'"));
 }
 
@@ -263,12 +263,12 @@ static void dns_follows_services(struct lab *lab)
 	access = make_pod(lab, "default", "access", "busybox", sleep_cmd, NULL, 0,
 			  LAB_RESTART_ALWAYS);
 	CHECK(access);
-	CHECK(run_in(lab, access, look, out, sizeof(out), 10000) != 0);
+	CHECK(run_in(lab, access, look, out, sizeof(out), WAIT_MS) != 0);
 	CHECK_INT(apply(lab, "default", "late", NULL, 0, ip), 0);
-	CHECK_INT(run_in(lab, access, look, out, sizeof(out), 10000), 0);
+	CHECK_INT(run_in(lab, access, look, out, sizeof(out), WAIT_MS), 0);
 	CHECK(strstr(out, ip));
 	CHECK_INT(lab_service_delete(lab, "default", "late"), 0);
-	CHECK(run_in(lab, access, look, out, sizeof(out), 10000) != 0);
+	CHECK(run_in(lab, access, look, out, sizeof(out), WAIT_MS) != 0);
 	/* All without restarting dnsmasq. */
 	CHECK_INT(lab_pod_pid(dns, NULL), dns_pid);
 }
@@ -300,7 +300,7 @@ static void adopted_lab_body(struct lab *lab, char *name)
 	access = make_pod(lab, "other", "access", "busybox", sleep_cmd, NULL, 0,
 			  LAB_RESTART_ALWAYS);
 	CHECK(web && client && access);
-	CHECK_INT(lab_pod_wait_ready(lab, web, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, web, WAIT_MS), 0);
 	eps[0] = lab_pod_ip(web);
 	CHECK_INT(apply(lab, "shop", "web", eps, 1, ip), 0);
 	web_pid = lab_pod_pid(web, NULL);
@@ -321,21 +321,21 @@ static void adopted_lab_body(struct lab *lab, char *name)
 	CHECK_INT(lab_pod_pid(lab_pod_find(again, "kube-system", "kube-dns"), NULL), dns_pid);
 	CHECK_INT(probe_from(again, client, ip, "80", "tcp", out, sizeof(out)), 0);
 	CHECK_STR(out, "web-1\n");
-	CHECK_INT(run_in(again, access, look, out, sizeof(out), 10000), 0);
+	CHECK_INT(run_in(again, access, look, out, sizeof(out), WAIT_MS), 0);
 	CHECK(strstr(out, ip));
-	CHECK_INT(run_in(again, access, google, out, sizeof(out), 10000), 0);
+	CHECK_INT(run_in(again, access, google, out, sizeof(out), WAIT_MS), 0);
 	CHECK(strstr(out, "<!doctype html>"));
 
 	/* Adopted processes are still supervised... */
 	kill(web_pid, SIGKILL);
-	for (int64_t end = now_ms() + 5000; now_ms() < end; usleep(10000)) {
+	for (int64_t end = now_ms() + WAIT_MS; now_ms() < end; usleep(10000)) {
 		lab_reap(again);
 		new_pid = lab_pod_pid(web, NULL);
 		if (new_pid > 0 && new_pid != web_pid)
 			break;
 	}
 	CHECK(lab_pod_pid(web, NULL) != web_pid);
-	CHECK_INT(lab_pod_wait_ready(again, web, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(again, web, WAIT_MS), 0);
 	/* ...Services still update, and their addresses are still taken. */
 	eps[0] = lab_pod_ip(web);
 	CHECK_INT(apply(again, "shop", "web", eps, 1, ip2), 0);

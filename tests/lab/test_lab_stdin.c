@@ -82,14 +82,14 @@ static void pipe_stdin(struct lab *lab)
 	struct lab_pod_status ps;
 
 	CHECK(pod);
-	CHECK_INT(lab_pod_wait_ready(lab, pod, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, pod, WAIT_MS), 0);
 	CHECK_INT(lab_pod_ctr_state(pod, NULL, &st), 0);
 	CHECK(st.open_stdin && !st.tty && st.pid > 0);
 	CHECK_INT(send_stdin(pod, "echo piped-$((6*7))\nexit 4\n"), 0);
-	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_FAILED, 5000), LAB_PHASE_FAILED);
+	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_FAILED, WAIT_MS), LAB_PHASE_FAILED);
 	lab_pod_status(pod, &ps);
 	CHECK_INT(ps.exit_code, 4);
-	CHECK(log_has(lab, pod, "piped-42\n", 1000));
+	CHECK(log_has(lab, pod, "piped-42\n", WAIT_MS));
 	CHECK_INT(lab_pod_stdin_dup(pod, NULL), -ENOENT);
 }
 
@@ -103,11 +103,11 @@ static void stdin_eof(struct lab *lab)
 	struct lab_pod *pod = stdin_pod(lab, "eof", "busybox", false, LAB_RESTART_NEVER);
 
 	CHECK(pod);
-	CHECK_INT(lab_pod_wait_ready(lab, pod, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, pod, WAIT_MS), 0);
 	CHECK_INT(send_stdin(pod, "echo before-eof\n"), 0);
 	CHECK_INT(lab_pod_stdin_close(pod, NULL), 0);
-	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_SUCCEEDED, 5000), LAB_PHASE_SUCCEEDED);
-	CHECK(log_has(lab, pod, "before-eof\n", 1000));
+	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_SUCCEEDED, WAIT_MS), LAB_PHASE_SUCCEEDED);
+	CHECK(log_has(lab, pod, "before-eof\n", WAIT_MS));
 }
 
 TEST(closing_stdin_gives_the_shell_eof_and_it_succeeds)
@@ -120,14 +120,14 @@ static void tty_stdin(struct lab *lab)
 	struct lab_pod *pod = stdin_pod(lab, "term", "busybox", true, LAB_RESTART_NEVER);
 
 	CHECK(pod);
-	CHECK_INT(lab_pod_wait_ready(lab, pod, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, pod, WAIT_MS), 0);
 	CHECK_INT(lab_pod_resize(pod, NULL, 100, 30), 0);
 	CHECK_INT(send_stdin(pod, "tty; stty size; echo tty-$((6*7))\n"), 0);
-	CHECK(log_has(lab, pod, "tty-42\r\n", 5000));
+	CHECK(log_has(lab, pod, "tty-42\r\n", WAIT_MS));
 	CHECK(log_has(lab, pod, "/dev/pts/", 10));
 	CHECK(log_has(lab, pod, "30 100\r\n", 10));
 	CHECK_INT(lab_pod_stdin_close(pod, NULL), 0);       /* ^D */
-	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_SUCCEEDED, 5000), LAB_PHASE_SUCCEEDED);
+	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_SUCCEEDED, WAIT_MS), LAB_PHASE_SUCCEEDED);
 }
 
 TEST(with_tty_the_shell_runs_on_a_pty_whose_output_reaches_the_log)
@@ -141,9 +141,9 @@ static void restart_new_stdin(struct lab *lab)
 	struct lab_ctr_state st;
 
 	CHECK(pod);
-	CHECK_INT(lab_pod_wait_ready(lab, pod, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, pod, WAIT_MS), 0);
 	CHECK_INT(send_stdin(pod, "exit 1\n"), 0);
-	for (int64_t deadline = now_ms() + 5000; now_ms() < deadline; usleep(10000)) {
+	for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; usleep(10000)) {
 		lab_reap(lab);
 		lab_pod_ctr_state(pod, NULL, &st);
 		if (st.restarts == 1 && st.pid > 0)
@@ -152,7 +152,7 @@ static void restart_new_stdin(struct lab *lab)
 	CHECK_INT(st.restarts, 1);
 	CHECK_INT(st.exit_code, 1);
 	CHECK_INT(send_stdin(pod, "echo second-run\n"), 0);
-	CHECK(log_has(lab, pod, "second-run\n", 5000));
+	CHECK(log_has(lab, pod, "second-run\n", WAIT_MS));
 }
 
 TEST(a_restarted_container_gets_a_new_stdin)
@@ -168,7 +168,7 @@ static void no_stdin(struct lab *lab)
 
 	CHECK(pod);
 	/* stdin is /dev/null: cat ends at once */
-	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_SUCCEEDED, 5000), LAB_PHASE_SUCCEEDED);
+	CHECK_INT(wait_phase(lab, pod, LAB_PHASE_SUCCEEDED, WAIT_MS), LAB_PHASE_SUCCEEDED);
 	CHECK_INT(lab_pod_stdin_dup(pod, NULL), -ENOENT);
 }
 
@@ -187,7 +187,7 @@ static void nginx_stdin(struct lab *lab)
 	struct lab_pod *pod = NULL;
 
 	CHECK_INT(lab_pod_create(lab, &spec, &pod, NULL), 0);
-	CHECK_INT(lab_pod_wait_ready(lab, pod, 5000), 0);
+	CHECK_INT(lab_pod_wait_ready(lab, pod, WAIT_MS), 0);
 	CHECK_INT(send_stdin(pod, "ignored\n"), 0);
 	lab_reap(lab);
 	CHECK(lab_pod_pid(pod, NULL) > 0);

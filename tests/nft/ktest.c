@@ -581,12 +581,52 @@ static int serve_socket(int family, int type, int port)
 		a4->sin_port = htons((uint16_t)port);
 		alen = sizeof(*a4);
 	}
+	/* UDP answers from the address each request was sent to (see
+	 * udp_answer): ask for that address with every datagram */
+	if (type == SOCK_DGRAM)
+		setsockopt(s, family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+			   family == AF_INET6 ? IPV6_RECVPKTINFO : IP_PKTINFO, &one, sizeof(one));
 	if (bind(s, (struct sockaddr *)&a, alen) < 0 ||
 	    (type == SOCK_STREAM && listen(s, 64) < 0)) {
 		close(s);
 		return -1;
 	}
 	return s;
+}
+
+/* Answers one datagram of fd with "ok", from the address it was sent to.
+ * A socket bound to the wildcard address would otherwise answer from
+ * whatever address the route back prefers, and a client's connected UDP
+ * socket drops an answer from any other address than the one it asked:
+ * the node of suite.sh, which has only link-local IPv6 addresses, asks a
+ * pod's global address from fe80::1, and once the pod's own link-local
+ * address has left DAD (a second or so after its link came up) the
+ * answer to fe80::1 would leave from that link-local address. */
+static void udp_answer(int fd)
+{
+	char buf[64], ctl[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct sockaddr_storage from;
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr m = {.msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+			   .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	if (recvmsg(fd, &m, 0) < 0)
+		return;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	if (c && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
+		pi->ipi_spec_dst = pi->ipi_addr;
+		pi->ipi_ifindex = 0;
+	} else if (c && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_ifindex = 0;
+	} else {
+		m.msg_control = NULL;
+		m.msg_controllen = 0;
+	}
+	iov.iov_base = "ok\n";
+	iov.iov_len = 3;
+	if (m.msg_controllen)
+		m.msg_controllen = c->cmsg_len;
+	sendmsg(fd, &m, 0);
 }
 
 static int cmd_serve(const char *proto, int port)
@@ -612,14 +652,10 @@ static int cmd_serve(const char *proto, int port)
 			return 1;
 		}
 		for (nfds_t i = 0; i < n; i++) {
-			char buf[64];
-			struct sockaddr_storage from;
-			socklen_t flen = sizeof(from);
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			if (type == SOCK_DGRAM) {
-				if (recvfrom(pfd[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen) >= 0)
-					sendto(pfd[i].fd, "ok\n", 3, 0, (struct sockaddr *)&from, flen);
+				udp_answer(pfd[i].fd);
 				continue;
 			}
 			int fd = accept(pfd[i].fd, NULL, NULL);
