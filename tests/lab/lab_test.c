@@ -33,22 +33,6 @@ int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t loaded_bound_ms(int64_t idle_ms)
-{
-	double load = 0;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	FILE *f = fopen("/proc/loadavg", "r");
-
-	if (f) {
-		if (fscanf(f, "%lf", &load) != 1)
-			load = 0;
-		fclose(f);
-	}
-	if (cores > 0 && load / (double)cores > 1)
-		return (int64_t)((double)idle_ms * load / (double)cores);
-	return idle_ms;
-}
-
 const char *next_lab_name(void)
 {
 	const char *prefix = getenv("LAB_TEST_PREFIX");

@@ -22,9 +22,6 @@ int64_t now_ms(void);
 #define WAIT_MS 30000
 #define PROMPT_MS 5000
 #define PROBE_TIMEOUT "10"
-/* idle_ms on an idle machine, scaled by the load per core when busier:
- * the bound of a performance check that must not fail on a busy host. */
-int64_t loaded_bound_ms(int64_t idle_ms);
 const char *next_lab_name(void);
 /* Registers the atexit sweep of every lab named so far (once). */
 void lab_test_sweep_at_exit(void);
