@@ -29,6 +29,7 @@ struct store {
 	uint64_t compacted;          /* events with rv <= compacted are gone */
 	long log_size;
 	struct store_watch *watches; /* open watches, linked by next */
+	struct store_feed *feed;     /* events shared by the watches (watch.c) */
 };
 
 /* store.c */
