@@ -109,8 +109,6 @@ def slowwatch(port, token, n, ready_file, resume_file):
     for _ in range(n):
         s = ctx.wrap_socket(socket.create_connection((HOST, port), timeout=10),
                             server_hostname="127.0.0.1")
-        # small buffers so that the server, not the kernel, holds the backlog
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.sendall(("GET /api/v1/namespaces/default/pods?watch=1&resourceVersion=1 HTTP/1.1\r\n"
                    "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n" % token).encode())
         socks.append(s)
