@@ -171,4 +171,16 @@ void api_ratelog_init(struct api_ratelog *rl, api_log_fn log, void *ctx);
 void api_ratelog_clear(struct api_ratelog *rl);
 void api_ratelog_emit(void *ctx, enum api_log_level level, const char *msg);
 
+/* Returns freed memory to the system (malloc_trim) after requests end, at
+ * most once a second, on a thread of its own. */
+struct api_trimmer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool dirty, stop, running;
+};
+int api_trimmer_start(struct api_trimmer *t);
+void api_trimmer_note(struct api_trimmer *t);  /* a request ended */
+void api_trimmer_stop(struct api_trimmer *t);
+
 #endif

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <linux/inet_diag.h>
+#include <malloc.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
@@ -262,4 +263,70 @@ void api_ratelog_emit(void *ctx, enum api_log_level level, const char *msg)
 		rl->log(rl->ctx, level, note);
 	}
 	rl->log(rl->ctx, level, msg);
+}
+
+/* ---- giving memory back ------------------------------------------------------------ */
+
+/* A burst of clients leaves glibc's arenas (one per connection thread)
+ * holding freed memory; after requests end, at most once a second, a
+ * thread of ours asks glibc to return it, so that RSS comes back down. */
+static void *trimmer_main(void *arg)
+{
+	struct api_trimmer *t = arg;
+	pthread_mutex_lock(&t->mu);
+	while (!t->stop) {
+		if (!t->dirty) {
+			pthread_cond_wait(&t->cond, &t->mu);
+			continue;
+		}
+		t->dirty = false;
+		pthread_mutex_unlock(&t->mu);
+		malloc_trim(0);
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		pthread_mutex_lock(&t->mu);
+		while (!t->stop && pthread_cond_timedwait(&t->cond, &t->mu, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+int api_trimmer_start(struct api_trimmer *t)
+{
+	pthread_condattr_t ca;
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&t->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	int ret = -pthread_create(&t->thread, NULL, trimmer_main, t);
+	t->running = ret == 0;
+	return ret;
+}
+
+void api_trimmer_note(struct api_trimmer *t)
+{
+	pthread_mutex_lock(&t->mu);
+	if (!t->dirty) {
+		t->dirty = true;
+		pthread_cond_signal(&t->cond);
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void api_trimmer_stop(struct api_trimmer *t)
+{
+	if (!t->running)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->stop = true;
+	pthread_cond_signal(&t->cond);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	pthread_cond_destroy(&t->cond);
+	pthread_mutex_destroy(&t->mu);
+	t->running = false;
 }

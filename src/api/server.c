@@ -37,6 +37,7 @@ struct listener {
 struct api_server {
 	struct api api;
 	struct api_ratelog ratelog;  /* between api.log and the caller's log */
+	struct api_trimmer trimmer;
 	struct listener unix_l, tcp_l;
 	char *socket_path;
 	char *token;
@@ -533,7 +534,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct listener *l = cls;
 	struct conn *st = *con_cls;
+	api_trimmer_note(&l->srv->trimmer);
 	if (!st)
 		return;
 	if (st->session)
@@ -672,7 +675,7 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 		l->d = MHD_start_daemon(flags, 0, on_accept, l, on_request, l,
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					MHD_OPTION_LISTEN_SOCKET, fd,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 					MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNS + 16,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_HANDSHAKE_TIMEOUT_S,
@@ -683,7 +686,7 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 		l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					MHD_OPTION_LISTEN_SOCKET, fd,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
 					MHD_OPTION_END);
 	if (!l->d) {
@@ -737,8 +740,8 @@ int api_start(const struct api_options *o, struct api_server **out, char **err)
 		srv->api.log_ctx = &srv->ratelog;
 	}
 	srv->streams = o->streams;
-	int ret = 0, fd = -1;
-	if (o->socket_path) {
+	int ret = api_trimmer_start(&srv->trimmer), fd = -1;
+	if (ret == 0 && o->socket_path) {
 		if (!(srv->socket_path = strdup(o->socket_path)))
 			ret = -ENOMEM;
 		if (ret == 0 && (ret = unix_listen(o->socket_path, &fd, err)) < 0) {
@@ -774,6 +777,7 @@ void api_stop(struct api_server *srv)
 		MHD_stop_daemon(srv->tcp_l.d);
 	if (srv->unix_l.d)
 		MHD_stop_daemon(srv->unix_l.d);
+	api_trimmer_stop(&srv->trimmer);
 	api_conns_clear(&srv->tcp_l.conns);
 	api_ratelog_clear(&srv->ratelog);
 	if (srv->socket_path)

@@ -171,7 +171,7 @@ def load(port, token, clients, watches, seconds):
                 s = ctx.wrap_socket(socket.create_connection((HOST, port), timeout=10),
                                     server_hostname="127.0.0.1")
                 s.sendall(("GET /api/v1/namespaces/default/pods?watch=1&timeoutSeconds=%d HTTP/1.1\r\n"
-                           "Host: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n" % (left, token)).encode())
+                           "Host: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer %s\r\n\r\n" % (left, token)).encode())
                 s.settimeout(left + 10)
                 while s.recv(1 << 16):
                     pass
