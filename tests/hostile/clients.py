@@ -11,10 +11,12 @@
       the stream ended with an ERROR event carrying a 410 Status, "closed"
       when it ended without one.
   clients.py load PORT TOKEN CLIENTS WATCHES SECONDS
-      CLIENTS threads creating, getting and deleting pods and WATCHES
-      watches that read everything, for SECONDS; prints "requests N failed N".
+      CLIENTS threads, each on one kept-alive connection, creating, getting
+      and deleting pods, and WATCHES watches that read everything, for
+      SECONDS; prints "requests N failed N".
 Every client stops by itself within its time bound.
 """
+import http.client
 import json
 import os
 import resource
@@ -88,19 +90,13 @@ def hold(port, n, seconds):
         s.close()
 
 
-def request(ctx, port, token, method, path, body=None, timeout=10):
-    import http.client
-    c = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=timeout)
+def keepalive_request(conn, token, method, path, body):
     headers = {"Authorization": "Bearer " + token}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    try:
-        c.request(method, path, body=body, headers=headers)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, data
-    finally:
-        c.close()
+    conn.request(method, path, body=body, headers=headers)
+    r = conn.getresponse()
+    return r.status, r.read()
 
 
 def slowwatch(port, token, n, ready_file, resume_file):
@@ -147,7 +143,9 @@ def load(port, token, clients, watches, seconds):
     lock = threading.Lock()
 
     def worker(i):
+        # one kept-alive connection per client, as kubectl's and client-go's
         k = 0
+        conn = None
         while time.monotonic() < end:
             name = "load-%d-%d" % (i, k)
             k += 1
@@ -155,14 +153,20 @@ def load(port, token, clients, watches, seconds):
                      ("GET", "/api/v1/namespaces/default/pods/" + name, None, 200),
                      ("DELETE", "/api/v1/namespaces/default/pods/" + name, None, 200)]
             for method, path, body, want in steps:
+                if conn is None:
+                    conn = http.client.HTTPSConnection(HOST, port, context=ctx, timeout=10)
                 try:
-                    status, _ = request(ctx, port, token, method, path, body)
+                    status, _ = keepalive_request(conn, token, method, path, body)
                     ok = status == want
-                except (OSError, ssl.SSLError):
+                except (OSError, ssl.SSLError, http.client.HTTPException):
                     ok = False
+                    conn.close()
+                    conn = None
                 with lock:
                     counts["requests"] += 1
                     counts["failed"] += not ok
+        if conn is not None:
+            conn.close()
 
     def watcher():
         while time.monotonic() < end:
