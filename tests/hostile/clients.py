@@ -112,11 +112,12 @@ def slowwatch(port, token, n, ready_file, resume_file):
     deadline = time.monotonic() + 300
     while not os.path.exists(resume_file) and time.monotonic() < deadline:
         time.sleep(0.1)
+    deadline = time.monotonic() + 60
     for s in socks:
-        s.settimeout(60)
         data = b""
         try:
             while True:
+                s.settimeout(max(0.1, deadline - time.monotonic()))
                 chunk = s.recv(1 << 16)
                 if not chunk:
                     break
