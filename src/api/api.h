@@ -39,6 +39,10 @@
 #define API_MAX_CONNS 512
 #define API_MAX_CONNS_PER_UID 64
 #define API_ROOT_RESERVE 128
+/* And each uid but root may open at most API_NEW_CONNS_PER_S connections a
+ * second (after a burst of API_NEW_CONNS_BURST). */
+#define API_NEW_CONNS_PER_S 10
+#define API_NEW_CONNS_BURST 64
 /* A TLS connection must finish its handshake and send a request with a
  * valid token within API_HANDSHAKE_TIMEOUT_S; after that, and on the unix
  * socket, a connection idle for API_IDLE_TIMEOUT_S is closed (longer than

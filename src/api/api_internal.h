@@ -139,12 +139,25 @@ struct api_conn_slot {
 	time_t since;
 };
 
+struct api_bucket {
+	double tokens, last;
+};
+
+/* New connections of one uid (at most API_RATE_UIDS are remembered). */
+#define API_RATE_UIDS 32
+struct api_uid_rate {
+	uid_t uid;
+	struct api_bucket bucket;
+};
+
 /* Connections of one listener, per uid (at most API_MAX_CONNS slots). */
 struct api_conns {
 	pthread_mutex_t mu;
 	struct sockaddr_in server;
 	struct api_conn_slot *slots;
 	size_t n;
+	struct api_uid_rate rates[API_RATE_UIDS];
+	size_t nrates;
 	unsigned long refused;
 };
 int api_conns_init(struct api_conns *c, const struct sockaddr_in *server);
@@ -154,9 +167,6 @@ bool api_conns_admit(struct api_conns *c, const struct sockaddr_in *client);
 void api_conns_started(struct api_conns *c, uint16_t port);
 void api_conns_closed(struct api_conns *c, uint16_t port);
 
-struct api_log_bucket {
-	double tokens, last;
-};
 
 /* Wraps a log callback with a rate limit (api_ratelog_emit is an
  * api_log_fn whose ctx is the struct api_ratelog). */
@@ -164,7 +174,7 @@ struct api_ratelog {
 	pthread_mutex_t mu;
 	api_log_fn log;
 	void *ctx;
-	struct api_log_bucket normal, debug;
+	struct api_bucket normal, debug;
 	unsigned long suppressed, debug_suppressed;
 };
 void api_ratelog_init(struct api_ratelog *rl, api_log_fn log, void *ctx);

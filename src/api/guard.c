@@ -95,6 +95,32 @@ int api_peer_uid(const struct sockaddr_in *client, const struct sockaddr_in *ser
 	return ret;
 }
 
+/* ---- token buckets ----------------------------------------------------------------- */
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A token bucket: true when a line may go out now. */
+static bool bucket_take(struct api_bucket *b, double burst, double per_s)
+{
+	double now = mono_now();
+	if (b->last == 0)
+		b->tokens = burst;
+	else
+		b->tokens += (now - b->last) * per_s;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->last = now;
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
+
 /* ---- connections per uid ----------------------------------------------------------- */
 
 static time_t mono_s(void)
@@ -155,6 +181,32 @@ static bool within_limits(const struct api_conns *c, uid_t uid)
 			    others < API_MAX_CONNS - API_ROOT_RESERVE);
 }
 
+/* New connections per second of a uid but root: each costs a thread and a
+ * TLS handshake, and GnuTLS keeps a little memory per thread that ever
+ * made one (its random generator's state, about 230 bytes, until exit),
+ * so their rate is bounded too, not only how many are open. */
+static bool rate_ok(struct api_conns *c, uid_t uid)
+{
+	if (uid == 0)
+		return true;
+	struct api_uid_rate *r = NULL;
+	for (size_t i = 0; i < c->nrates && !r; i++)
+		if (c->rates[i].uid == uid)
+			r = &c->rates[i];
+	if (!r && c->nrates < API_RATE_UIDS)
+		r = &c->rates[c->nrates++];
+	if (!r) {
+		/* forget the uid that has been quiet longest */
+		r = &c->rates[0];
+		for (size_t i = 1; i < c->nrates; i++)
+			if (c->rates[i].bucket.last < r->bucket.last)
+				r = &c->rates[i];
+	}
+	if (r->uid != uid)
+		*r = (struct api_uid_rate){.uid = uid};
+	return bucket_take(&r->bucket, API_NEW_CONNS_BURST, API_NEW_CONNS_PER_S);
+}
+
 bool api_conns_admit(struct api_conns *c, const struct sockaddr_in *client)
 {
 	uid_t uid;
@@ -166,7 +218,7 @@ bool api_conns_admit(struct api_conns *c, const struct sockaddr_in *client)
 	uint16_t port = ntohs(client->sin_port);
 	pthread_mutex_lock(&c->mu);
 	sweep(c, port, mono_s());
-	bool ok = within_limits(c, uid);
+	bool ok = within_limits(c, uid) && rate_ok(c, uid);
 	if (ok)
 		c->slots[c->n++] = (struct api_conn_slot){port, uid, false, mono_s()};
 	else
@@ -201,30 +253,6 @@ void api_conns_closed(struct api_conns *c, uint16_t port)
 }
 
 /* ---- log lines -------------------------------------------------------------------- */
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A token bucket: true when a line may go out now. */
-static bool bucket_take(struct api_log_bucket *b, double burst, double per_s)
-{
-	double now = mono_now();
-	if (b->last == 0)
-		b->tokens = burst;
-	else
-		b->tokens += (now - b->last) * per_s;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	b->last = now;
-	if (b->tokens < 1)
-		return false;
-	b->tokens -= 1;
-	return true;
-}
 
 void api_ratelog_init(struct api_ratelog *rl, api_log_fn log, void *ctx)
 {
