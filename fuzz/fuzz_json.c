@@ -1,6 +1,6 @@
 /* Fuzzes the JSON decoder: any bytes, decoded as JSON into a cluster, and
- * (when jansson reads them as an object) through decode_json_object, the
- * API server's path. Nothing may crash or leak; a failed decode must leave
+ * (when the reader gives one object, as for a request body) through
+ * decode_json_object, the API server's path. Nothing may crash or leak; a failed decode must leave
  * the cluster empty and return no object. */
 #include "decode/decode_internal.h"
 
@@ -25,8 +25,14 @@ static void free_object(const char *kind, void *obj)
 
 static void fuzz_object(const uint8_t *data, size_t size)
 {
-	json_error_t err;
-	json_t *j = json_loadb((const char *)data, size, 0, &err);
+	json_t *docs = NULL;
+	struct diag_list rd = {0};
+	int rr = decode_read_json("body", (const char *)data, size, DECODE_READ_JSON, &docs, &rd);
+	if ((rr == 0) != (docs != NULL) || (rr == -EINVAL && diag_count(&rd, DIAG_ERROR) == 0))
+		abort();
+	diag_list_clear(&rd);
+	json_t *j = json_incref(json_array_get(docs, 0));
+	json_decref(docs);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return;

@@ -16,9 +16,14 @@ CACHE=${NETPOL_CACHE:-/var/cache/netpol}
 DEST=$CACHE/busybox
 SUITE=${BUSYBOX_SUITE:-bookworm}
 
+# The help text is read whole before it is searched: `busybox ... | grep -q`
+# let grep exit at the first match, busybox died of SIGPIPE on its next
+# write, pipefail made the check fail at random, and a check run beside a
+# running lab rebuilt (and replaced) the binary its pods were using.
 have_timeout() {
+	local help
 	[ -x "$DEST/busybox" ] && [ -x "$DEST/bin/wget" ] &&
-		"$DEST/busybox" wget --help 2>&1 | grep -q -- '-T SEC'
+		help=$("$DEST/busybox" wget --help 2>&1) && [[ $help == *"-T SEC"* ]]
 }
 
 if [ "${1:-}" != "--force" ] && have_timeout; then
@@ -27,6 +32,14 @@ fi
 if [ "$(id -u)" -ne 0 ]; then
 	echo "build-busybox: run as root (writes $CACHE)" >&2
 	exit 1
+fi
+# One build at a time: two `make check`s on one machine must not replace
+# the cache under each other. The second one finds the first one's result.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.busybox.lock"
+flock 9
+if [ "${1:-}" != "--force" ] && have_timeout; then
+	exit 0
 fi
 for tool in apt-get dpkg-source make gcc; do
 	command -v "$tool" >/dev/null || {
@@ -96,8 +109,11 @@ install -m 0755 busybox "$DEST.new/busybox"
 for applet in $("$DEST.new/busybox" --list); do
 	ln -sf ../busybox "$DEST.new/bin/$applet"
 done
-rm -rf "$DEST"
+# Swapped by a rename so that a pod never sees a half-written cache.
+rm -rf "$DEST.old"
+[ ! -e "$DEST" ] || mv "$DEST" "$DEST.old"
 mv "$DEST.new" "$DEST"
+rm -rf "$DEST.old"
 end=$(date +%s)
 echo "build-busybox: $DEST/busybox built in $((end - start)) s"
 have_timeout || { echo "build-busybox: built binary lacks wget -T" >&2; exit 1; }

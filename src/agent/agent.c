@@ -444,10 +444,11 @@ static void step(struct agent *a, struct event *evs)
 		      delta->elems_added, delta->elems_deleted);
 	if (!a->synced) {
 		a->synced = true;
-		if (a->o->ready_file)
-			touch(a->o->ready_file);
+		/* logged first: whoever saw the file, saw the line before it */
 		logf_(a->o, AGENT_LOG_INFO, "in sync: %s", nonempty ? "kernel converged" :
 			    "kernel already held the program");
+		if (a->o->ready_file)
+			touch(a->o->ready_file);
 	} else {
 		for (struct event *ev = evs; ev; ev = ev->next)
 			note_latency(a, t1 - ev->arrived, nonempty);

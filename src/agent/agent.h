@@ -27,7 +27,6 @@
 #define AGENT_DP_ANNOTATION "netpol.io/dataplane"
 #define AGENT_DP_PROGRAMMED "programmed"
 #define AGENT_POD_IFPREFIX "np"          /* src/lab names pod veths np<hex> */
-#define AGENT_READY_DIR "/run/netpol"    /* <dir>/<lab>-agent.ready */
 
 enum agent_kind { AGENT_NAMESPACES, AGENT_PODS, AGENT_POLICIES, AGENT_NKINDS };
 

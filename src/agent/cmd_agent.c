@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "lab/lab.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,7 +34,7 @@ static void usage(FILE *f)
 		"  --node-netns NAME          node network namespace (default <lab>-node)\n"
 		"  --cut-denied-connections   delete conntrack entries of flows a change denies\n"
 		"  --ready-file PATH          touched once in sync (default\n"
-		"                             " AGENT_READY_DIR "/<lab>-agent.ready)\n"
+		"                             /run/netpol/<lab>" LAB_AGENT_READY_SUFFIX ")\n"
 		"  --latency-file PATH        one line per change: microseconds to commit\n"
 		"  -v, --verbose              log every commit\n");
 }
@@ -96,7 +97,7 @@ static int parse_args(int argc, char **argv, struct agent_args *a)
 int cmd_agent(int argc, char **argv)
 {
 	struct agent_args a;
-	char node[300], ready[300];
+	char node[300], *ready = NULL;
 	int rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
 		return rc == CLI_OK_EXIT ? 0 : rc;
@@ -106,10 +107,10 @@ int cmd_agent(int argc, char **argv)
 	else
 		snprintf(node, sizeof(node), "/run/netns/%s%s", a.node ? a.node : a.lab,
 			 a.node ? "" : "-node");
-	if (a.ready)
-		snprintf(ready, sizeof(ready), "%s", a.ready);
-	else
-		snprintf(ready, sizeof(ready), AGENT_READY_DIR "/%s-agent.ready", a.lab);
+	if (!(ready = a.ready ? strdup(a.ready) : lab_run_file(a.lab, NULL, LAB_AGENT_READY_SUFFIX))) {
+		fprintf(stderr, "netpol agent: %s\n", strerror(ENOMEM));
+		return 1;
+	}
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -120,6 +121,7 @@ int cmd_agent(int argc, char **argv)
 		.log = log_line, .log_ctx = (void *)a.lab,
 	};
 	int err = agent_run(&o);
+	free(ready);
 	if (err < 0) {
 		fprintf(stderr, "netpol agent: %s\n", strerror(-err));
 		return 1;

@@ -62,6 +62,8 @@ json_t *api_status(int code, const char *reason, const char *fmt, ...)
 /* Fills resp with a Status. */
 void api_fail(struct api_response *resp, int code, const char *reason,
 	      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* True when the n bytes at s are UTF-8 (RFC 3629). */
+bool api_utf8_valid(const char *s, size_t n);
 /* Sets details {name, group, kind} on a Status. */
 void api_status_details(json_t *status, const char *name, const char *group,
 			const char *kind);

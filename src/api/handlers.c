@@ -1,6 +1,7 @@
 /* handlers.c: routes a request to a resource and a verb, and the verbs:
  * list, watch, get, create, update, patch, delete, deletecollection. */
 #include "api_internal.h"
+#include "decode/decode.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -146,26 +147,54 @@ static json_t *protobuf_body(const struct api_request *req, struct api_response 
 	int ret = api_protobuf_decode(req->body ? req->body : "", req->body_len, &obj, &err);
 	if (ret == -ENOTSUP)
 		api_fail(resp, 415, "UnsupportedMediaType", "%s", err ? err : "unsupported body");
+	else if (ret == -ENOMEM)
+		api_fail(resp, 500, "InternalError", "out of memory");
 	else if (ret < 0)
 		api_fail(resp, 400, "BadRequest", "%s", err ? err : "malformed body");
 	free(err);
 	return ret < 0 ? NULL : obj;
 }
 
+static void body_format_error(struct api_response *resp, const struct diag_list *d)
+{
+	const struct diag *e = d->n ? &d->items[0] : NULL;
+	if (e && e->line > 0)
+		api_fail(resp, 400, "BadRequest", "the body of the request was in an unknown format - "
+			 "accepted media types include: application/json: line %d, column %d: %s",
+			 e->line, e->col, e->msg);
+	else
+		api_fail(resp, 400, "BadRequest", "the body of the request was in an unknown format - "
+			 "accepted media types include: application/json: %s", e ? e->msg : "empty body");
+}
+
+/* JSON bodies go through decode's reader, the one kubectl -f and netpol
+ * reach use: duplicate keys and numbers it cannot hold exactly are errors,
+ * and integral numbers (80.0) are stored as the integers they mean. */
+static json_t *json_body(const struct api_request *req, struct api_response *resp)
+{
+	struct diag_list d = {0};
+	json_t *docs = NULL, *v = NULL;
+	int r = req->body ? decode_read_json("body", req->body, req->body_len, DECODE_READ_JSON,
+					     &docs, &d) : -EINVAL;
+	if (r == -ENOMEM)
+		api_fail(resp, 500, "InternalError", "out of memory");
+	else if (r < 0 || json_array_size(docs) != 1)
+		body_format_error(resp, &d);
+	else
+		v = json_incref(json_array_get(docs, 0));
+	json_decref(docs);
+	diag_list_clear(&d);
+	return v;
+}
+
 static json_t *parse_body(const struct api_request *req, struct api_response *resp,
 			  bool want_object)
 {
-	json_error_t jerr;
 	if (req->content_type && strstr(req->content_type, "application/vnd.kubernetes.protobuf"))
 		return protobuf_body(req, resp);
-	json_t *v = req->body ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
-	if (!v) {
-		api_fail(resp, 400, "BadRequest",
-			 "the body of the request was in an unknown format - accepted media "
-			 "types include: application/json: %s",
-			 req->body ? jerr.text : "empty body");
+	json_t *v = json_body(req, resp);
+	if (!v)
 		return NULL;
-	}
 	if (want_object && !json_is_object(v)) {
 		json_decref(v);
 		api_fail(resp, 400, "BadRequest", "the body of the request must be a JSON object");
@@ -217,6 +246,65 @@ static int check_namespace(const struct route *rt, json_t *obj, struct api_respo
 	}
 	json_object_set_new(meta, "namespace", json_string(rt->ns));
 	return 0;
+}
+
+static const char *go_json_type(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "bool";
+	default:
+		return "null";
+	}
+}
+
+/* ObjectMeta's scalar fields with the wrong JSON type are refused by the
+ * API server's decoder before anything compares them (400, not 422): a
+ * resourceVersion of 5 is not the string "5" and must not pass as "no
+ * precondition". Fills *msg (caller frees) and returns false. */
+static bool meta_types_ok(json_t *obj, char **msg)
+{
+	static const struct {
+		const char *field;
+		bool integer;
+	} fields[] = {
+		{"name", false}, {"generateName", false}, {"namespace", false},
+		{"uid", false}, {"resourceVersion", false}, {"selfLink", false},
+		{"creationTimestamp", false}, {"deletionTimestamp", false},
+		{"generation", true}, {"deletionGracePeriodSeconds", true},
+	};
+	json_t *meta = json_object_get(obj, "metadata");
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		json_t *v = json_object_get(meta, fields[i].field);
+		if (!v || json_is_null(v) || (fields[i].integer ? json_is_integer(v) : json_is_string(v)))
+			continue;
+		if (asprintf(msg, "json: cannot unmarshal %s into Go struct field ObjectMeta.metadata.%s "
+			     "of type %s", go_json_type(v), fields[i].field,
+			     fields[i].integer ? "int64" : "string") < 0)
+			*msg = NULL;
+		return false;
+	}
+	return true;
+}
+
+static int check_meta_types(json_t *obj, struct api_response *resp)
+{
+	char *msg = NULL;
+	if (meta_types_ok(obj, &msg))
+		return 0;
+	api_fail(resp, 400, "BadRequest", "%s", msg ? msg : "metadata has a field of the wrong type");
+	free(msg);
+	return -EINVAL;
 }
 
 static unsigned dry_run_flag(const struct api_request *req, json_t *opts)
@@ -367,16 +455,60 @@ static json_t *filter_fields(json_t *items, json_t *fields)
 	return out;
 }
 
-static void do_watch(struct api *api, const struct api_request *req, const struct route *rt,
-		     struct selectors *sel, struct api_response *resp)
+/* A decimal uint64, as strconv.ParseUint reads resourceVersion and the
+ * other numbers of a query; "" is absent. *why says what is wrong. */
+static bool query_number(const char *text, unsigned long long *out, const char **why)
 {
-	const char *to = api_query_get(req, "timeoutSeconds");
+	*out = 0;
+	*why = "invalid syntax";
+	if (!text || !*text)
+		return true;
+	for (const char *p = text; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	char *end;
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	*why = "value out of range";
+	return errno == 0 && *end == 0;
+}
+
+/* The query's resourceVersion and timeoutSeconds, or a 400 as the API
+ * server answers (never a silent 0). */
+static int watch_numbers(const struct api_request *req, unsigned long long *timeout,
+			 struct api_response *resp)
+{
+	static const char *const keys[] = {"resourceVersion", "timeoutSeconds"};
+	unsigned long long v;
+	const char *why;
+	for (size_t i = 0; i < 2; i++) {
+		const char *text = api_query_get(req, keys[i]);
+		if (!query_number(text, &v, &why)) {
+			api_fail(resp, 400, "BadRequest", "%s: Invalid value: \"%s\": "
+				 "strconv.ParseUint: parsing \"%s\": %s", keys[i], text, text, why);
+			return -EINVAL;
+		}
+		if (i == 1)
+			*timeout = v;
+	}
+	return 0;
+}
+
+static void do_watch(struct api *api, const struct api_request *req, const struct route *rt,
+		     struct selectors *sel, unsigned long long to, struct api_response *resp)
+{
+	/* a year outlives any daemon; more would overflow the deadline */
 	struct api_watch_params p = {
 		.resource = rt->r, .filter = sel->filter, .rv = api_query_get(req, "resourceVersion"),
-		.timeout_s = to ? atol(to) : 0, .table = api_wants_table(req),
+		.timeout_s = to > 365ull * 86400 ? 365L * 86400 : (long)to,
+		.table = api_wants_table(req),
 	};
 	struct api_watch *w = NULL;
+	uint64_t unreadable = store_unreadable_rows(api->store);
 	int ret = api_watch_start(api, &p, &w);
+	if (store_unreadable_rows(api->store) != unreadable)
+		api_logf(api, API_LOG_ERROR, "watch of %s left out stored objects or events that "
+			 "cannot be read back", store_resource_name(rt->r));
 	if (ret == -ERANGE) {
 		api_fail(resp, 410, "Expired", "too old resource version: %s (%llu)", p.rv,
 			 (unsigned long long)store_revision(api->store));
@@ -395,18 +527,22 @@ static void do_list(struct api *api, const struct api_request *req, const struct
 		    struct api_response *resp)
 {
 	struct selectors sel;
-	if (parse_selectors(req, rt, &sel, resp) < 0) {
+	unsigned long long to = 0;
+	if (parse_selectors(req, rt, &sel, resp) < 0 || watch_numbers(req, &to, resp) < 0) {
 		selectors_clear(&sel);
 		return;
 	}
 	if (query_true(req, "watch") || rt->watch) {
-		do_watch(api, req, rt, &sel, resp);
+		do_watch(api, req, rt, &sel, to, resp);
 		selectors_clear(&sel);
 		return;
 	}
 	json_t *items = NULL;
-	uint64_t rv = 0;
+	uint64_t rv = 0, unreadable = store_unreadable_rows(api->store);
 	int ret = store_list(api->store, rt->r, &sel.filter, &items, &rv);
+	if (store_unreadable_rows(api->store) != unreadable)
+		api_logf(api, API_LOG_ERROR, "list of %s left out stored objects that cannot be "
+			 "read back", store_resource_name(rt->r));
 	if (ret < 0) {
 		api_fail_store(resp, ret, rt->r, "");
 	} else {
@@ -461,7 +597,7 @@ static void do_create(struct api *api, const struct api_request *req, const stru
 		      struct api_response *resp)
 {
 	json_t *obj = parse_body(req, resp, true), *out = NULL;
-	if (!obj || check_type_meta(rt->r, obj, resp) < 0 ||
+	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_meta_types(obj, resp) < 0 ||
 	    check_namespace(rt, obj, resp) < 0 || validation_fails(rt, obj, true, resp)) {
 		json_decref(obj);
 		return;
@@ -479,11 +615,88 @@ static void do_create(struct api *api, const struct api_request *req, const stru
 	json_decref(obj);
 }
 
+/* DeleteOptions.preconditions: strings or null, as the decoder types them. */
+struct preconditions {
+	const char *uid, *rv;
+};
+
+static int parse_preconditions(json_t *opts, struct preconditions *pc,
+			       struct api_response *resp)
+{
+	static const char *const keys[] = {"uid", "resourceVersion"};
+	const char **slots[] = {&pc->uid, &pc->rv};
+	json_t *p = json_object_get(opts, "preconditions");
+	memset(pc, 0, sizeof(*pc));
+	if (p && !json_is_null(p) && !json_is_object(p)) {
+		api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct field "
+			 "DeleteOptions.preconditions of type v1.Preconditions", go_json_type(p));
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(p, keys[i]);
+		if (v && !json_is_null(v) && !json_is_string(v)) {
+			api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct "
+				 "field Preconditions.preconditions.%s of type string",
+				 go_json_type(v), keys[i]);
+			return -EINVAL;
+		}
+		*slots[i] = json_string_value(v);
+	}
+	return 0;
+}
+
+/* As the storage layer's checkPreconditions: 409 with both values. */
+static bool preconditions_hold(json_t *obj, const struct preconditions *pc,
+			       const struct route *rt, struct api_response *resp)
+{
+	const char *uid = meta_str(obj, "uid"), *rv = meta_str(obj, "resourceVersion");
+	const char *what = NULL, *want = NULL, *have = NULL;
+	if (pc->uid && strcmp(pc->uid, uid ? uid : "") != 0)
+		what = "UID", want = pc->uid, have = uid;
+	else if (pc->rv && strcmp(pc->rv, rv ? rv : "") != 0)
+		what = "ResourceVersion", want = pc->rv, have = rv;
+	if (!what)
+		return true;
+	const char *group = api_resource_group(rt->r);
+	api_fail(resp, 409, "Conflict", "Operation cannot be fulfilled on %s%s%s \"%s\": "
+		 "Precondition failed: %s in precondition: %s, %s in object meta: %s",
+		 store_resource_name(rt->r), *group ? "." : "", group, rt->name, what, want, what,
+		 have ? have : "");
+	api_status_details(resp->body, rt->name, group, store_resource_name(rt->r));
+	return false;
+}
+
+struct put_ctx {
+	json_t *obj;                 /* the body */
+	json_t *stored;              /* the stored object, when its uid differs */
+};
+
+/* A PUT replaces the stored object; a uid in the body is a precondition
+ * (the API server's update preconditions), and a resourceVersion one as
+ * in store_update. */
+static int put_fn(json_t *cur, void *ctx)
+{
+	struct put_ctx *p = ctx;
+	const char *uid = meta_str(p->obj, "uid"), *have = meta_str(cur, "uid");
+	if (uid && *uid && strcmp(uid, have ? have : "") != 0) {
+		p->stored = json_deep_copy(cur);
+		return -ECANCELED;
+	}
+	json_t *copy = json_deep_copy(p->obj);
+	if (!copy)
+		return -ENOMEM;
+	json_object_clear(cur);
+	json_object_update(cur, copy);
+	json_decref(copy);
+	return 0;
+}
+
 static void do_update(struct api *api, const struct api_request *req, const struct route *rt,
 		      struct api_response *resp)
 {
 	json_t *obj = parse_body(req, resp, true), *out = NULL;
-	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_namespace(rt, obj, resp) < 0)
+	if (!obj || check_type_meta(rt->r, obj, resp) < 0 || check_meta_types(obj, resp) < 0 ||
+	    check_namespace(rt, obj, resp) < 0)
 		goto out;
 	const char *name = meta_str(obj, "name");
 	if (!name || !*name) {
@@ -494,15 +707,21 @@ static void do_update(struct api *api, const struct api_request *req, const stru
 			 name, rt->name);
 		goto out;
 	}
-	if (!rt->status && validation_fails(rt, obj, false, resp))
+	if (validation_fails(rt, obj, false, resp))
 		goto out;
 	unsigned flags = (rt->status ? STORE_STATUS_ONLY : STORE_KEEP_STATUS) |
 			 dry_run_flag(req, NULL);
-	int ret = store_update(api->store, rt->r, obj, flags, &out);
-	if (ret < 0)
+	struct put_ctx pc = {.obj = obj};
+	int ret = store_modify(api->store, rt->r, rt->ns, rt->name, put_fn, &pc, flags, &out);
+	if (ret == -ECANCELED) {
+		struct preconditions want = {.uid = meta_str(obj, "uid")};
+		preconditions_hold(pc.stored, &want, rt, resp);
+	} else if (ret < 0) {
 		api_fail_store(resp, ret, rt->r, rt->name);
-	else
+	} else {
 		reply(resp, 200, out);
+	}
+	json_decref(pc.stored);
 out:
 	json_decref(obj);
 }
@@ -518,6 +737,7 @@ struct patch_ctx {
 	json_t *patch;
 	json_t *causes;
 	char *err;
+	bool bad_request;            /* err is a 400 BadRequest, not a 422 */
 };
 
 static int patch_type_of(const char *ct, enum patch_type *out)
@@ -567,18 +787,94 @@ static int apply_patch(json_t *obj, struct patch_ctx *c)
 	return ret;
 }
 
+/* A key that starts with '$' anywhere in obj: a strategic merge patch
+ * directive that was not applied (no field of the kinds we serve has such
+ * a name). Returns its path (caller frees) or NULL. */
+static char *leftover_directive(json_t *v, const char *path)
+{
+	const char *key;
+	json_t *e;
+	char *found = NULL, *p = NULL;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e) {
+			if (asprintf(&p, "%s%s%s", path, *path ? "." : "", key) < 0)
+				return NULL;
+			found = key[0] == '$' ? p : leftover_directive(e, p);
+			if (found != p)
+				free(p);
+			if (found)
+				return found;
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_array_foreach(v, i, e) {
+			if (asprintf(&p, "%s[%zu]", path, i) < 0)
+				return NULL;
+			found = leftover_directive(e, p);
+			free(p);
+			if (found)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+static int patch_bad_request(struct patch_ctx *c, char *msg)
+{
+	free(c->err);
+	c->err = msg;
+	c->bad_request = true;
+	return -EPROTO;
+}
+
+/* What the API server's patch handler checks on the patched object before
+ * validation (checkName): it may not rename or move the object. */
+static int patched_identity(struct patch_ctx *c, json_t *obj)
+{
+	char *msg = NULL;
+	if (!meta_types_ok(obj, &msg))
+		return patch_bad_request(c, msg);
+	const char *name = meta_str(obj, "name"), *ns = meta_str(obj, "namespace");
+	if (!name || strcmp(name, c->rt->name) != 0) {
+		if (asprintf(&msg, "the name of the object (%s) does not match the name on the URL "
+			     "(%s)", name ? name : "", c->rt->name) < 0)
+			msg = NULL;
+		return patch_bad_request(c, msg);
+	}
+	if (c->rt->ns && ns && *ns && strcmp(ns, c->rt->ns) != 0) {
+		if (asprintf(&msg, "the namespace of the object (%s) does not match the namespace "
+			     "on the URL (%s)", ns, c->rt->ns) < 0)
+			msg = NULL;
+		return patch_bad_request(c, msg);
+	}
+	return 0;
+}
+
 /* Runs inside the store's read-modify-write: patch, then validate. */
 static int patch_fn(json_t *obj, void *ctx)
 {
 	struct patch_ctx *c = ctx;
 	int ret = apply_patch(obj, c);
+	/* the API server: a malformed strategic merge patch is a BadRequest */
+	if (ret < 0 && c->type == PATCH_STRATEGIC)
+		c->bad_request = true;
 	if (ret < 0)
 		return -EPROTO;
 	if (!json_is_object(json_object_get(obj, "metadata"))) {
 		c->err = strdup("metadata must be an object");
 		return -EPROTO;
 	}
-	if (!c->rt->status && api_validate(c->r, obj, false, c->causes) > 0)
+	char *left = c->type == PATCH_STRATEGIC ? leftover_directive(obj, "") : NULL, *msg = NULL;
+	if (left) {
+		if (asprintf(&msg, "the strategic merge patch directive at %s cannot be applied "
+			     "there", left) < 0)
+			msg = NULL;
+		free(left);
+		return patch_bad_request(c, msg);
+	}
+	if ((ret = patched_identity(c, obj)) < 0)
+		return ret;
+	if (api_validate(c->r, obj, false, c->causes) > 0)
 		return -EBADMSG;
 	return 0;
 }
@@ -603,6 +899,8 @@ static void do_patch(struct api *api, const struct api_request *req, const struc
 	int ret = store_modify(api->store, rt->r, rt->ns, rt->name, patch_fn, &c, flags, &out);
 	if (ret == -EBADMSG)
 		api_fail_invalid(resp, rt->r, rt->name, c.causes);
+	else if (ret == -EPROTO && c.bad_request)
+		api_fail(resp, 400, "BadRequest", "%s", c.err ? c.err : "the patch cannot be applied");
 	else if (ret == -EPROTO)
 		api_fail(resp, 422, "Invalid", "%s", c.err ? c.err : "the patch cannot be applied");
 	else if (ret < 0)
@@ -616,28 +914,109 @@ static void do_patch(struct api *api, const struct api_request *req, const struc
 
 /* ---- delete ------------------------------------------------------------------------------------ */
 
+/* DeleteOptions as the API server decodes (strictly: 400) and validates
+ * them (422); preconditions are parse_preconditions'. */
+static int check_delete_options(json_t *opts, struct api_response *resp)
+{
+	static const struct {
+		const char *key;
+		json_type type;
+	} fields[] = {
+		{"kind", JSON_STRING}, {"apiVersion", JSON_STRING},
+		{"gracePeriodSeconds", JSON_INTEGER}, {"preconditions", JSON_OBJECT},
+		{"orphanDependents", JSON_TRUE}, {"propagationPolicy", JSON_STRING},
+		{"dryRun", JSON_ARRAY}, {"ignoreStoreReadErrorWithClusterBreakingPotential", JSON_TRUE},
+	};
+	const char *key;
+	json_t *v;
+	json_object_foreach(opts, key, v) {
+		size_t i = 0;
+		while (i < sizeof(fields) / sizeof(fields[0]) && strcmp(fields[i].key, key) != 0)
+			i++;
+		if (i == sizeof(fields) / sizeof(fields[0])) {
+			api_fail(resp, 400, "BadRequest", "strict decoding error: unknown field \"%s\"",
+				 key);
+			return -EINVAL;
+		}
+		json_type t = json_typeof(v) == JSON_FALSE ? JSON_TRUE : json_typeof(v);
+		if (t != fields[i].type && t != JSON_NULL && strcmp(key, "preconditions") != 0) {
+			api_fail(resp, 400, "BadRequest", "json: cannot unmarshal %s into Go struct "
+				 "field DeleteOptions.%s", go_json_type(v), key);
+			return -EINVAL;
+		}
+	}
+	const char *pp = json_string_value(json_object_get(opts, "propagationPolicy"));
+	if (pp && strcmp(pp, "Orphan") != 0 && strcmp(pp, "Background") != 0 &&
+	    strcmp(pp, "Foreground") != 0) {
+		api_fail(resp, 422, "Invalid", "DeleteOptions.meta.k8s.io \"\" is invalid: "
+			 "propagationPolicy: Unsupported value: \"%s\": supported values: "
+			 "\"Foreground\", \"Background\", \"Orphan\", \"nil\"", pp);
+		return -EINVAL;
+	}
+	size_t i;
+	json_array_foreach(json_object_get(opts, "dryRun"), i, v) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), "All") != 0) {
+			api_fail(resp, 422, "Invalid", "DeleteOptions.meta.k8s.io \"\" is invalid: "
+				 "dryRun: Unsupported value: %s: supported values: \"All\"",
+				 json_is_string(v) ? json_string_value(v) : go_json_type(v));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int delete_at(struct api *api, const struct route *rt, const char *rv,
+		     unsigned flags, json_t **out)
+{
+	/* a Namespace goes in two phases: Terminating now, gone once the
+	 * namespace controller has emptied it */
+	if (rt->r == STORE_NAMESPACES)
+		return store_mark_deleted(api->store, rt->r, NULL, rt->name, rv, flags, out);
+	return store_delete(api->store, rt->r, rt->ns, rt->name, rv, flags, out);
+}
+
+/* With preconditions: read, check, then delete at the revision read, so
+ * that nothing can change in between; a write that came between is
+ * checked again. */
+static int delete_checked(struct api *api, const struct route *rt,
+			  const struct preconditions *pc, unsigned flags,
+			  struct api_response *resp, json_t **out)
+{
+	int ret = -ESTALE;
+	for (int tries = 0; tries < 16 && ret == -ESTALE; tries++) {
+		json_t *cur = NULL;
+		if ((ret = store_get(api->store, rt->r, rt->ns, rt->name, &cur)) < 0)
+			break;
+		if (!preconditions_hold(cur, pc, rt, resp)) {
+			json_decref(cur);
+			return -ECANCELED;
+		}
+		ret = delete_at(api, rt, meta_str(cur, "resourceVersion"), flags, out);
+		json_decref(cur);
+	}
+	return ret;
+}
+
 static void do_delete(struct api *api, const struct api_request *req, const struct route *rt,
 		      struct api_response *resp)
 {
 	json_t *opts = NULL, *out = NULL;
-	/* DeleteOptions: typed clients may send them as protobuf; their
-	 * preconditions are rare enough to ignore there */
-	bool json_body = !req->content_type || !strstr(req->content_type, "protobuf");
-	if (req->body_len > 0 && json_body && !(opts = parse_body(req, resp, true)))
+	struct preconditions pc;
+	/* DeleteOptions: typed clients may send them as protobuf */
+	if (req->body_len > 0 && !(opts = parse_body(req, resp, true)))
 		return;
-	const char *rv = json_string_value(json_object_get(json_object_get(opts, "preconditions"),
-							   "resourceVersion"));
-	/* a Namespace goes in two phases: Terminating now, gone once the
-	 * namespace controller has emptied it */
-	int ret = rt->r == STORE_NAMESPACES
-			  ? store_mark_deleted(api->store, rt->r, NULL, rt->name, rv,
-					       dry_run_flag(req, opts), &out)
-			  : store_delete(api->store, rt->r, rt->ns, rt->name, rv,
-					 dry_run_flag(req, opts), &out);
+	if (check_delete_options(opts, resp) < 0 || parse_preconditions(opts, &pc, resp) < 0)
+		goto out;
+	unsigned flags = dry_run_flag(req, opts);
+	int ret = pc.uid || pc.rv ? delete_checked(api, rt, &pc, flags, resp, &out)
+				  : delete_at(api, rt, NULL, flags, &out);
+	if (ret == -ECANCELED)
+		goto out;
 	if (ret < 0)
 		api_fail_store(resp, ret, rt->r, rt->name);
 	else
 		reply(resp, 200, out);
+out:
 	json_decref(opts);
 }
 
@@ -714,9 +1093,27 @@ static void dispatch_item(struct api *api, const struct api_request *req,
 			 "the server does not allow this method on the requested resource");
 }
 
+/* The HTTP layer percent-decodes paths and leaves one with an invalid
+ * escape, an escaped NUL or a result that is not UTF-8 as it came, so a
+ * '%' left in a path marks a bad one (no name or resource may hold '%').
+ * Control bytes could not be told apart in messages either. */
+static bool path_ok(const char *path)
+{
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p == '%' || *p < 0x20 || *p == 0x7f)
+			return false;
+	return api_utf8_valid(path, strlen(path));
+}
+
 void api_handle(struct api *api, const struct api_request *req, struct api_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
+	if (!req->path || !req->method || !path_ok(req->path)) {
+		api_fail(resp, 400, "BadRequest",
+			 "invalid request path: a path may not hold an invalid percent-escape, an "
+			 "escaped NUL, control characters or bytes that are not UTF-8");
+		return;
+	}
 	if (api_discovery(api, req, resp))
 		return;
 	struct route rt;

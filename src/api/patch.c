@@ -270,9 +270,82 @@ static int patch_field(struct smp *c, json_t *target, const char *key, json_t *v
 	return fresh ? json_object_set_new(target, key, fresh) : -EINVAL;
 }
 
+static bool all_strings(json_t *list)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach(list, i, e)
+		if (!json_is_string(e))
+			return false;
+	return json_is_array(list);
+}
+
+/* The directives a map may hold, with values of their shape; anything
+ * else starting with '$' is refused, never stored as a field. */
+static int smp_check_directives(struct smp *c, json_t *patch)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(patch, key, v) {
+		if (key[0] != '$')
+			continue;
+		if (strcmp(key, "$patch") == 0 && !json_is_string(v))
+			return smp_fail(c, "%s: the value must be a string", key);
+		if (strcmp(key, "$retainKeys") == 0 && !all_strings(v))
+			return smp_fail(c, "%s: the value must be a list of strings", key);
+		if ((strncmp(key, "$setElementOrder/", 17) == 0 ||
+		     strncmp(key, "$deleteFromPrimitiveList/", 25) == 0) && !json_is_array(v))
+			return smp_fail(c, "%s: the value must be a list", key);
+		if (strcmp(key, "$patch") != 0 && strcmp(key, "$retainKeys") != 0 &&
+		    strncmp(key, "$setElementOrder/", 17) != 0 &&
+		    strncmp(key, "$deleteFromPrimitiveList/", 25) != 0)
+			return smp_fail(c, "unknown patch directive \"%s\"", key);
+	}
+	return 0;
+}
+
+/* $setElementOrder/FIELD: [entries]: the elements an entry names (by
+ * merge key, or by value in a list of scalars) come first, in the order
+ * given; the others follow in the order they had. */
+static void set_element_order(struct smp *c, json_t *target, const char *field,
+			      json_t *order, const char *path)
+{
+	json_t *list = json_object_get(target, field), *sorted = json_array();
+	char *p = child_path(path, field);
+	const char *mk = p ? list_merge_key(c->r, p) : NULL;
+	size_t i;
+	json_t *e;
+	free(p);
+	if (!json_is_array(list) || !sorted) {
+		json_decref(sorted);
+		return;
+	}
+	json_array_foreach(order, i, e) {
+		long at = mk && json_is_object(e) ? find_by_key(list, mk, json_object_get(e, mk))
+						  : find_value(list, e);
+		if (at < 0)
+			continue;
+		json_array_append(sorted, json_array_get(list, (size_t)at));
+		json_array_remove(list, (size_t)at);
+	}
+	json_array_extend(sorted, list);
+	json_object_set_new(target, field, sorted);
+}
+
+static void set_element_orders(struct smp *c, json_t *target, json_t *patch, const char *path)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(patch, key, v)
+		if (strncmp(key, "$setElementOrder/", 17) == 0)
+			set_element_order(c, target, key + 17, v, path);
+}
+
 static int smp_map(struct smp *c, json_t *target, json_t *patch, const char *path)
 {
 	const char *d = directive(patch);
+	if (smp_check_directives(c, patch) < 0)
+		return -EINVAL;
 	if (d && strcmp(d, "replace") == 0)
 		json_object_clear(target);
 	else if (d && strcmp(d, "merge") != 0)
@@ -297,6 +370,8 @@ static int smp_map(struct smp *c, json_t *target, json_t *patch, const char *pat
 	json_t *keep = json_object_get(patch, "$retainKeys");
 	if (ret == 0 && json_is_array(keep))
 		retain_keys(target, keep);
+	if (ret == 0)
+		set_element_orders(c, target, patch, path);
 	return ret;
 }
 
@@ -458,6 +533,20 @@ static int jp_op(json_t **doc, json_t *op, char **err)
 	return jp_fail(err, "unknown JSON patch operation \"%s\"", name);
 }
 
+/* Which operation failed, as a client needs to know in a long patch:
+ * "json patch operation 2 (replace) failed: ...". */
+static int jp_name_op(char **err, size_t i, json_t *op)
+{
+	const char *name = json_string_value(json_object_get(op, "op"));
+	char *msg = NULL;
+	if (asprintf(&msg, "json patch operation %zu (%s) failed: %s", i, name ? name : "?",
+		     *err ? *err : "it cannot be applied") >= 0) {
+		free(*err);
+		*err = msg;
+	}
+	return -EINVAL;
+}
+
 int api_json_patch(json_t *doc, json_t *ops, json_t **out, char **err)
 {
 	*err = NULL;
@@ -469,7 +558,7 @@ int api_json_patch(json_t *doc, json_t *ops, json_t **out, char **err)
 	json_array_foreach(ops, i, op) {
 		if (jp_op(&res, op, err) < 0) {
 			json_decref(res);
-			return -EINVAL;
+			return jp_name_op(err, i, op);
 		}
 	}
 	*out = res;

@@ -662,6 +662,53 @@ static int tcp_listen(const char *addr, int *out, int *port, char **err)
 	return 0;
 }
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)(ch | 0x20);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Percent-decodes the path and each query key and value in place, as
+ * MHD's own decoder would, except that a string with an invalid escape,
+ * an escaped NUL or a result that is not UTF-8 is left as it came: MHD's
+ * decoder cuts at a NUL (".../withrv%00junk" would name "withrv") and a
+ * name that is not UTF-8 cannot be written back in a JSON Status. The '%'
+ * left in place makes api_handle refuse the request with a Status. */
+static size_t unescape_strict(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	size_t n = strlen(s), w = 0;
+	char *out = malloc(n + 1);
+	if (!out)
+		return n;
+	for (size_t r = 0; r < n; r++) {
+		int hi, lo;
+		if (s[r] != '%') {
+			out[w++] = s[r];
+			continue;
+		}
+		if (r + 2 >= n)
+			goto keep;
+		if ((hi = hex_digit(s[r + 1])) < 0 || (lo = hex_digit(s[r + 2])) < 0 ||
+		    (hi == 0 && lo == 0))
+			goto keep;
+		out[w++] = (char)(hi << 4 | lo);
+		r += 2;
+	}
+	if (!api_utf8_valid(out, w))
+		goto keep;
+	memcpy(s, out, w);
+	s[w] = 0;
+	free(out);
+	return w;
+keep:
+	free(out);
+	return n;
+}
+
 static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool tls,
 			char **err)
 {
@@ -676,6 +723,7 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					MHD_OPTION_LISTEN_SOCKET, fd,
 					MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+					MHD_OPTION_UNESCAPE_CALLBACK, unescape_strict, NULL,
 					MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNS + 16,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_HANDSHAKE_TIMEOUT_S,
@@ -687,6 +735,7 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					MHD_OPTION_LISTEN_SOCKET, fd,
 					MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+					MHD_OPTION_UNESCAPE_CALLBACK, unescape_strict, NULL,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
 					MHD_OPTION_END);
 	if (!l->d) {

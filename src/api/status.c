@@ -7,11 +7,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+		   : (c & 0xf8) == 0xf0 ? 4 : 0;
+	if (len == 0 || len > n || c == 0xc0 || c == 0xc1 || c > 0xf4)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return len;
+}
+
+bool api_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0, len; i < n; i += len)
+		if (!(len = utf8_seq(p + i, n - i)))
+			return false;
+	return true;
+}
+
+/* Messages echo what clients sent; bytes that are not UTF-8 become '?'
+ * so that the Status can always be written as JSON. */
+static void utf8_sanitize(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0, len; i < n; i += len) {
+		if (!(len = utf8_seq((unsigned char *)s + i, n - i))) {
+			s[i] = '?';
+			len = 1;
+		}
+	}
+}
+
 static json_t *status_v(int code, const char *reason, const char *fmt, va_list ap)
 {
 	char *msg = NULL;
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
+	if (msg)
+		utf8_sanitize(msg);
 	json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status",
 			       "apiVersion", "v1", "metadata", "status", "Failure", "message",
 			       msg ? msg : reason, "reason", reason, "code", code);
@@ -91,6 +133,19 @@ void api_fail_store(struct api_response *resp, int err, enum store_resource r,
 		break;
 	case -EINVAL:
 		api_fail(resp, 400, "BadRequest", "the object is malformed");
+		return;
+	case -ENOSPC:
+	case -EDQUOT:
+		/* 507, as WebDAV: kubectl shows the reason and the message */
+		api_fail(resp, 507, "InsufficientStorage",
+			 "the disk of the store is full: creates and updates are refused until "
+			 "there is space again; deletes still work");
+		return;
+	case -EUCLEAN:
+		api_fail(resp, 500, "InternalError",
+			 "Internal error occurred: the store's database is corrupt, so it accepts "
+			 "no more writes; restart netpol serve, which checks the database and says "
+			 "how to recover");
 		return;
 	default:
 		api_fail(resp, 500, "InternalError",

@@ -56,29 +56,6 @@ static void cause_from_diag(json_t *causes, const char *msg)
 	free(field);
 }
 
-static void free_decoded(enum store_resource r, void *obj)
-{
-	switch (r) {
-	case STORE_NAMESPACES:
-		namespace_free(obj);
-		break;
-	case STORE_PODS:
-		pod_free(obj);
-		break;
-	case STORE_DEPLOYMENTS:
-		deployment_free(obj);
-		break;
-	case STORE_SERVICES:
-		service_free(obj);
-		break;
-	case STORE_NETWORKPOLICIES:
-		policy_free(obj);
-		break;
-	case STORE_ENDPOINTS:
-		break;
-	}
-}
-
 static size_t decode_causes(enum store_resource r, json_t *obj, json_t *causes)
 {
 	struct diag_list diags = {0};
@@ -92,58 +69,53 @@ static size_t decode_causes(enum store_resource r, json_t *obj, json_t *causes)
 	if (ret < 0 && json_array_size(causes) == before)
 		add_cause(causes, "FieldValueInvalid", "",
 			  ret == -ENOMEM ? "out of memory" : "the object is invalid");
-	if (out)
-		free_decoded(r, out);
+	decode_object_free(store_resource_kind(r), out);
 	diag_list_clear(&diags);
 	return json_array_size(causes) - before;
 }
 
-/* RFC 1123 subdomain: what Endpoints names must be (the decoder does not
- * model Endpoints). */
-static bool dns_subdomain(const char *s)
+/* The reader refuses bodies nested deeper than DECODE_MAX_DEPTH; a patch
+ * can still build a deeper object (a JSON patch copying a subtree into
+ * itself), which is held to the same limit: deep enough for every kind we
+ * serve, and far from the 2048 levels jansson can read back, past which a
+ * stored object would break every LIST and watch that includes it. */
+static size_t depth_of(json_t *v, size_t limit)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (!(islower(ch) || isdigit(ch) || ch == '-' || ch == '.'))
-			return false;
-		if (ch == '.' && (!isalnum((unsigned char)s[i - 1]) || !isalnum((unsigned char)s[i + 1])))
-			return false;
+	size_t max = 0, d;
+	const char *key;
+	json_t *e;
+	if (limit == 0)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, e)
+			if ((d = depth_of(e, limit - 1)) > max)
+				max = d;
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_array_foreach(v, i, e)
+			if ((d = depth_of(e, limit - 1)) > max)
+				max = d;
+	} else {
+		return 0;
 	}
-	return true;
+	return max + 1;
 }
 
-static size_t endpoints_causes(json_t *obj, json_t *causes)
+static bool too_deep(json_t *obj, json_t *causes)
 {
-	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-	if (!name || !*name) {
-		add_cause(causes, "FieldValueRequired", "metadata.name",
-			  "Required value: name or generateName is required");
-		return 1;
-	}
-	if (!dns_subdomain(name)) {
-		char *msg = NULL;
-		if (asprintf(&msg, "Invalid value: \"%s\": a lowercase RFC 1123 subdomain must "
-			     "consist of lower case alphanumeric characters, '-' or '.', and must "
-			     "start and end with an alphanumeric character", name) >= 0)
-			add_cause(causes, "FieldValueInvalid", "metadata.name", msg);
-		free(msg);
-		return 1;
-	}
-	json_t *subsets = json_object_get(obj, "subsets");
-	if (subsets && !json_is_array(subsets)) {
-		add_cause(causes, "FieldValueInvalid", "subsets", "Invalid value: must be a list");
-		return 1;
-	}
-	return 0;
+	if (depth_of(obj, DECODE_MAX_DEPTH) <= DECODE_MAX_DEPTH)
+		return false;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "Too long: must have at most %d levels of nesting",
+		 DECODE_MAX_DEPTH);
+	add_cause(causes, "FieldValueTooLong", "<object>", msg);
+	return true;
 }
 
 size_t api_validate(enum store_resource r, json_t *obj, bool creating, json_t *causes)
 {
-	if (r == STORE_ENDPOINTS)
-		return endpoints_causes(obj, causes);
+	if (too_deep(obj, causes))
+		return 1;
 	json_t *meta = json_object_get(obj, "metadata");
 	const char *gen = json_string_value(json_object_get(meta, "generateName"));
 	const char *name = json_string_value(json_object_get(meta, "name"));

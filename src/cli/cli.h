@@ -32,12 +32,19 @@ int cli_parse_port(const char *text, struct np_port *out);
 /* "80/TCP,81/UDP" into a new array. */
 int cli_parse_ports(const char *text, struct np_port **out, size_t *n);
 
-/* "NS/POD", "NS/DEPLOYMENT" (its first pod), "POD" (namespace default) or
- * an IP address (the pod that has it, else an endpoint outside the
- * cluster). On error returns -ENOENT/-EINVAL and prints why. The note, if
- * set, says how the text was resolved (e.g. deployment to pod). */
-int cli_resolve_endpoint(const struct np_cluster *cl, const char *text,
-			 struct np_endpoint *out, char *note, size_t note_len);
+/* An endpoint, kubectl-like: [NAMESPACE/][TYPE/]NAME or an IP address.
+ * TYPE is pod (po), deployment (deploy) or service (svc); without it NAME
+ * is a pod, else a Deployment, else a Service. A Deployment or a Service
+ * stands for its first pod (cluster order) that its selector matches; a
+ * Service also maps *port (may be NULL) to the targetPort behind it. The
+ * namespace defaults to def_ns (NULL: "default"); TYPE/NAME is read as
+ * NAMESPACE/NAME when the input has a namespace called TYPE. An IP is the
+ * pod that has it, else an endpoint outside the cluster. On error returns
+ * -ENOENT/-EINVAL and prints why. The note, if set, says how the text was
+ * resolved. */
+int cli_resolve_endpoint(const struct np_cluster *cl, const char *text, const char *def_ns,
+			 struct np_endpoint *out, struct np_port *port, char *note,
+			 size_t note_len);
 
 /* "ns/name" of a pod, or the address of an outside endpoint. */
 const char *cli_endpoint_name(const struct np_endpoint *ep, char *buf, size_t len);

@@ -7,6 +7,7 @@
  * direction, with their counters, read from its nftables table. */
 #include "cli.h"
 #include "agent/agent.h"
+#include "client/client.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,18 +18,25 @@
 static void explain_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: netpol explain -f PATH... --from NS/POD|IP --to NS/POD|IP --port N[/PROTO] [-o text|json]\n"
+		"usage: netpol explain -f PATH... --from ENDPOINT --to ENDPOINT --port N[/PROTO] [-o text|json]\n"
 		"       netpol explain [--lab NAME] [--socket PATH] [--node-netns NAME] --from ... --to ... --port ...\n"
 		"\n"
 		"  -f, --filename PATH  file, directory (recursive) or - for standard input\n"
 		"                       (without -f: the running lab, with the kernel's counters)\n"
-		"      --lab NAME       the lab (default netpol)\n"
-		"      --socket PATH    its API socket (default /run/netpol/api.sock)\n"
+		"      --lab NAME       the lab (default $NETPOL_LAB, else netpol)\n"
+		"      --socket PATH    its API socket (default $NETPOL_SOCKET, else /run/netpol/api.sock)\n"
 		"      --node-netns NAME  its node namespace (default <lab>-node)\n"
-		"      --from ENDPOINT  NAMESPACE/POD, NAMESPACE/DEPLOYMENT or an IP address\n"
-		"      --to ENDPOINT    the same forms\n"
+		"      --from ENDPOINT  [NAMESPACE/][TYPE/]NAME or an IP address; TYPE is pod, deployment\n"
+		"                       (deploy) or svc (service), e.g. web/nginx-7d9f, web/deployment/nginx,\n"
+		"                       web/svc/nginx; without TYPE a pod, else a Deployment, else a Service\n"
+		"                       of that name; a Deployment or Service stands for its first pod\n"
+		"      --to ENDPOINT    the same forms; a Service's port is mapped to its targetPort\n"
+		"  -n, --namespace NS   the namespace of endpoints that name none (default \"default\")\n"
 		"      --port N/PROTO   e.g. 80/TCP, 53/UDP (protocol defaults to TCP)\n"
-		"  -o, --output FORMAT  text (default) or json\n");
+		"  -o, --output FORMAT  text (default) or json\n"
+		"\n"
+		"A denied direction also lists near misses: policies that would allow the connection\n"
+		"but for one term of one selector (a matchLabels entry or matchExpressions requirement).\n");
 }
 
 static char *selector_text(const struct np_selector *s)
@@ -110,8 +118,68 @@ static const struct np_rule *verdict_rule(const struct np_dir_verdict *v, bool i
 	return ingress ? &v->policy->ingress[v->rule] : &v->policy->egress[v->rule];
 }
 
+/* The near misses of one denied direction (empty for the others). */
+struct misses {
+	struct np_near_miss *v;
+	size_t n;
+};
+
+static const char *miss_kind_name(enum np_miss_kind k)
+{
+	return k == NP_MISS_POD_SELECTOR ? "podSelector"
+	       : k == NP_MISS_PEER_POD_SELECTOR ? "peerPodSelector" : "peerNamespaceSelector";
+}
+
+/* "its podSelector {run=nginx} does not match ns/pod" and the like. */
+static void print_miss_text(const struct np_near_miss *m)
+{
+	char where[512], twhere[512], pod[300];
+	char *sel = selector_text(m->selector);
+	struct np_selector one = {(struct np_requirement *)m->term, 1};
+	char *term = selector_to_string(&one), *labels = labels_to_string(m->labels);
+	snprintf(pod, sizeof(pod), "%s/%s", m->pod->meta.namespace, m->pod->meta.name);
+	printf("  near miss: %s/%s (%s) would allow this but ", m->policy->meta.namespace,
+	       m->policy->meta.name, pos_text(&m->policy->meta.pos, where, sizeof(where)));
+	if (m->kind == NP_MISS_POD_SELECTOR)
+		printf("its podSelector %s does not match %s", sel ? sel : "?", pod);
+	else
+		printf("the %s %s of its %s[%d] %s[%d] does not match %s%s",
+		       m->kind == NP_MISS_PEER_POD_SELECTOR ? "podSelector" : "namespaceSelector",
+		       sel ? sel : "?", m->egress ? "egress" : "ingress", m->rule,
+		       m->egress ? "to" : "from", m->peer,
+		       m->kind == NP_MISS_PEER_NS_SELECTOR ? "the namespace of " : "", pod);
+	printf(" (%slabels %s)\n    only its term %s (%s) fails\n",
+	       m->kind == NP_MISS_PEER_NS_SELECTOR ? "namespace " : "", labels ? labels : "?",
+	       term ? term : "?", pos_text(&m->term->pos, twhere, sizeof(twhere)));
+	free(sel);
+	free(term);
+	free(labels);
+}
+
+static json_t *miss_json(const struct np_near_miss *m)
+{
+	char *pol = NULL, *pod = NULL;
+	char *sel = selector_to_string(m->selector), *labels = labels_to_string(m->labels);
+	struct np_selector one = {(struct np_requirement *)m->term, 1};
+	char *term = selector_to_string(&one);
+	if (asprintf(&pol, "%s/%s", m->policy->meta.namespace, m->policy->meta.name) < 0)
+		pol = NULL;
+	if (asprintf(&pod, "%s/%s", m->pod->meta.namespace, m->pod->meta.name) < 0)
+		pod = NULL;
+	json_t *j = json_pack("{s:s?,s:s,s:i,s:i,s:s?,s:s?,s:s?,s:i,s:s?,s:s?}", "policy", pol,
+			      "selector", miss_kind_name(m->kind), "rule", m->rule, "peer", m->peer,
+			      "selectorText", sel, "term", term, "file", m->term->pos.file,
+			      "line", m->term->pos.line, "pod", pod, "labels", labels);
+	free(pol);
+	free(pod);
+	free(sel);
+	free(term);
+	free(labels);
+	return j;
+}
+
 static void print_dir_text(const char *dir, const char *who, const struct np_dir_verdict *v,
-			   bool ingress)
+			   bool ingress, const struct misses *ms)
 {
 	char where[512];
 	printf("%s of %s: ", dir, who);
@@ -133,6 +201,8 @@ static void print_dir_text(const char *dir, const char *who, const struct np_dir
 	const struct np_rule *rule = verdict_rule(v, ingress);
 	if (!rule) {
 		printf("  no %s rule of these policies matches this connection\n", dir);
+		for (size_t i = 0; i < ms->n; i++)
+			print_miss_text(&ms->v[i]);
 		return;
 	}
 	const char *peers = ingress ? "from" : "to";
@@ -154,7 +224,7 @@ static void print_dir_text(const char *dir, const char *who, const struct np_dir
 	}
 }
 
-static json_t *dir_json(const struct np_dir_verdict *v, bool ingress)
+static json_t *dir_json(const struct np_dir_verdict *v, bool ingress, const struct misses *ms)
 {
 	json_t *iso = json_array();
 	for (size_t i = 0; i < v->nisolating; i++) {
@@ -175,17 +245,20 @@ static json_t *dir_json(const struct np_dir_verdict *v, bool ingress)
 			       "line", rule->pos.line);
 		free(pol);
 	}
-	return json_pack("{s:b,s:b,s:o,s:b,s:o}", "applies", v->applies, "isolated", v->isolated,
-			 "isolatedBy", iso, "allowed", v->allowed, "allowedBy", by);
+	json_t *near = json_array();
+	for (size_t i = 0; i < ms->n; i++)
+		json_array_append_new(near, miss_json(&ms->v[i]));
+	return json_pack("{s:b,s:b,s:o,s:b,s:o,s:o}", "applies", v->applies, "isolated", v->isolated,
+			 "isolatedBy", iso, "allowed", v->allowed, "allowedBy", by, "nearMisses", near);
 }
 
 static void print_json(const char *from, const char *to, struct np_port port,
-		       const struct np_verdict *v, json_t *kernel)
+		       const struct np_verdict *v, const struct misses ms[2], json_t *kernel)
 {
 	json_t *root = json_pack("{s:s,s:s,s:i,s:s,s:b,s:o,s:o}", "from", from, "to", to,
 				 "port", port.port, "protocol", proto_name(port.proto),
-				 "allowed", v->allowed, "egress", dir_json(&v->egress, false),
-				 "ingress", dir_json(&v->ingress, true));
+				 "allowed", v->allowed, "egress", dir_json(&v->egress, false, &ms[0]),
+				 "ingress", dir_json(&v->ingress, true, &ms[1]));
 	if (kernel)
 		json_object_set(root, "kernel", kernel);
 	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -197,6 +270,7 @@ struct explain_args {
 	struct cli_paths paths;
 	const char *from, *to, *port, *output;
 	const char *lab, *socket, *node;
+	const char *ns;            /* -n: the namespace of endpoints that name none */
 };
 
 static int parse_args(int argc, char **argv, struct explain_args *a)
@@ -207,12 +281,13 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
 		{"output", required_argument, NULL, 'o'},   {"help", no_argument, NULL, 'h'},
 		{"lab", required_argument, NULL, 'L'},      {"socket", required_argument, NULL, 'S'},
 		{"node-netns", required_argument, NULL, 'N'},
+		{"namespace", required_argument, NULL, 'n'},
 		{0},
 	};
 	int c;
 	a->output = "text";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': cli_paths_add(&a->paths, optarg); break;
 		case 'F': a->from = optarg; break;
@@ -222,11 +297,18 @@ static int parse_args(int argc, char **argv, struct explain_args *a)
 		case 'L': a->lab = optarg; break;
 		case 'S': a->socket = optarg; break;
 		case 'N': a->node = optarg; break;
+		case 'n': a->ns = optarg; break;
 		case 'h': explain_usage(stdout); return CLI_OK;
 		default: explain_usage(stderr); return CLI_USAGE;
 		}
 	}
 	bool live_opts = a->lab || a->socket || a->node;
+	/* as the kubectl verbs: the environment chooses the lab, flags win */
+	const char *env;
+	if (!a->lab && (env = getenv("NETPOL_LAB")) && *env)
+		a->lab = env;
+	if (!a->socket && (env = getenv("NETPOL_SOCKET")) && *env)
+		a->socket = env;
 	if (optind < argc || (a->paths.n && live_opts) || !a->from || !a->to || !a->port ||
 	    (strcmp(a->output, "text") && strcmp(a->output, "json"))) {
 		fprintf(stderr, "netpol explain: needs --from, --to and --port, and either -f or the "
@@ -344,6 +426,70 @@ static void print_kernel_text(json_t *k, const char *from, const char *to)
 		printf("  no rule of its own decides (directions not isolated are let through by dispatch)\n");
 }
 
+/* What endpoint resolution reads of a Deployment or a Service (the
+ * agent's cache holds neither): the fields an API server may add to the
+ * objects it serves stay out of the strict decoder. */
+static json_t *workload_essence(bool service, json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata"), *spec = json_object_get(obj, "spec");
+	json_t *m = json_pack("{s:O?,s:O?,s:O?}", "name", json_object_get(meta, "name"),
+			      "namespace", json_object_get(meta, "namespace"),
+			      "labels", json_object_get(meta, "labels"));
+	if (service) {
+		json_t *ports = json_array(), *p;
+		size_t i;
+		json_array_foreach(json_object_get(spec, "ports"), i, p)
+			json_array_append_new(ports, json_pack("{s:O?,s:O?,s:O?,s:O?}", "name",
+				json_object_get(p, "name"), "protocol", json_object_get(p, "protocol"),
+				"port", json_object_get(p, "port"), "targetPort",
+				json_object_get(p, "targetPort")));
+		return json_pack("{s:s,s:s,s:o,s:{s:O?,s:o}}", "apiVersion", "v1", "kind", "Service",
+				 "metadata", m, "spec", "selector", json_object_get(spec, "selector"),
+				 "ports", ports);
+	}
+	json_t *tmpl = json_object_get(spec, "template");
+	return json_pack("{s:s,s:s,s:o,s:{s:O?,s:{s:{s:O?},s:{s:[{s:s,s:s}]}}}}", "apiVersion",
+			 "apps/v1", "kind", "Deployment", "metadata", m, "spec", "selector",
+			 json_object_get(spec, "selector"), "template", "metadata", "labels",
+			 json_object_get(json_object_get(tmpl, "metadata"), "labels"), "spec",
+			 "containers", "name", "c", "image", "i");
+}
+
+/* Adds the lab's Deployments and Services to cl, for --to NS/svc/NAME and
+ * the like. An object that does not decode is skipped with a warning. */
+static int live_workloads(struct np_cluster *cl, const char *socket, struct diag_list *d)
+{
+	static const char *const paths[2] = {"/apis/apps/v1/deployments", "/api/v1/services"};
+	struct client_options co = {.socket_path = socket};
+	struct client *c = NULL;
+	int err = client_new(&co, &c);
+	for (int k = 0; !err && k < 2; k++) {
+		long status = 0;
+		json_t *resp = NULL, *obj;
+		size_t i;
+		err = client_request(c, "GET", paths[k], NULL, NULL, &status, &resp);
+		json_array_foreach(err || status != 200 ? NULL : json_object_get(resp, "items"), i, obj) {
+			json_t *ess = workload_essence(k == 1, obj);
+			struct diag_list why = {0};
+			void *out = NULL;
+			int r = ess ? decode_json_object(ess, k ? "Service" : "Deployment", &out, &why) : -ENOMEM;
+			if (!r)
+				r = k ? cluster_add_service(cl, out) : cluster_add_deployment(cl, out);
+			if (r && out)
+				k ? service_free(out) : deployment_free(out);
+			if (r && r != -ENOMEM)
+				diag_add(d, DIAG_WARNING, NULL, 0, 0, NULL, "%s: skipped an object (%s)",
+					 paths[k], why.n ? why.items[0].msg : strerror(-r));
+			err = r == -ENOMEM ? r : 0;
+			diag_list_clear(&why);
+			json_decref(ess);
+		}
+		json_decref(resp);
+	}
+	client_free(c);
+	return err;
+}
+
 static int live_load(struct live *l, const struct explain_args *a)
 {
 	struct diag_list d = {0};
@@ -354,19 +500,40 @@ static int live_load(struct live *l, const struct explain_args *a)
 		snprintf(l->node, sizeof(l->node), "/run/netns/%s", a->node);
 	else
 		snprintf(l->node, sizeof(l->node), "/run/netns/%s-node", lab);
-	int err = agent_cache_fetch(a->socket ? a->socket : "/run/netpol/api.sock", &l->cache, &d);
+	const char *socket = a->socket ? a->socket : "/run/netpol/api.sock";
+	const char *state = getenv("NETPOL_STATE_DIR");
+	int err = agent_cache_fetch(socket, &l->cache, &d);
+	if (!err)
+		err = live_workloads(agent_cache_cluster(l->cache), socket, &d);
 	if (err < 0 || diag_count(&d, DIAG_ERROR)) {
 		cli_print_diags(stderr, &d);
-		fprintf(stderr, "netpol explain: cannot read the lab's objects: %s\n",
+		fprintf(stderr, "netpol explain: cannot read the lab's objects at %s: %s\n", socket,
 			err < 0 ? strerror(-err) : "the API refused");
+		if (err == -ENOENT || err == -ECONNREFUSED)
+			fprintf(stderr, "netpol explain: is the lab running? (its log: %s/daemon.log)\n",
+				state && *state ? state : "/var/lib/netpol");
 		err = err < 0 ? err : -EPROTO;
 	}
 	diag_list_clear(&d);
 	return err;
 }
 
+/* The near misses of each denied direction: ms[0] egress, ms[1] ingress. */
+static int find_misses(struct engine *e, const struct np_endpoint *src,
+		       const struct np_endpoint *dst, struct np_port port,
+		       const struct np_verdict *v, struct misses ms[2])
+{
+	int err = 0;
+	if (v->egress.isolated && !v->egress.allowed)
+		err = engine_near_misses(e, true, src, dst, port, &ms[0].v, &ms[0].n);
+	if (!err && v->ingress.isolated && !v->ingress.allowed)
+		err = engine_near_misses(e, false, src, dst, port, &ms[1].v, &ms[1].n);
+	return err;
+}
+
 int cmd_explain(int argc, char **argv)
 {
+	struct misses ms[2] = {{0}};
 	struct explain_args a = {0};
 	struct np_cluster *cl = NULL;
 	struct engine *e = NULL, *eng;
@@ -396,10 +563,11 @@ int cmd_explain(int argc, char **argv)
 		cl = agent_cache_cluster(l.cache);
 		eng = agent_cache_engine(l.cache);
 	}
-	if (cli_resolve_endpoint(cl, a.from, &src, note_from, sizeof(note_from)) < 0 ||
-	    cli_resolve_endpoint(cl, a.to, &dst, note_to, sizeof(note_to)) < 0)
+	if (cli_resolve_endpoint(cl, a.from, a.ns, &src, NULL, note_from, sizeof(note_from)) < 0 ||
+	    cli_resolve_endpoint(cl, a.to, a.ns, &dst, &port, note_to, sizeof(note_to)) < 0)
 		goto cleanup;
-	if (!eng || engine_evaluate(eng, &src, &dst, port, &v) < 0) {
+	if (!eng || engine_evaluate(eng, &src, &dst, port, &v) < 0 ||
+	    find_misses(eng, &src, &dst, port, &v, ms) < 0) {
 		fprintf(stderr, "netpol explain: out of memory\n");
 		goto cleanup;
 	}
@@ -408,7 +576,7 @@ int cmd_explain(int argc, char **argv)
 	cli_endpoint_name(&src, from, sizeof(from));
 	cli_endpoint_name(&dst, to, sizeof(to));
 	if (!strcmp(a.output, "json")) {
-		print_json(from, to, port, &v, l.kernel);
+		print_json(from, to, port, &v, ms, l.kernel);
 	} else {
 		if (note_from[0])
 			printf("note: %s\n", note_from);
@@ -416,13 +584,15 @@ int cmd_explain(int argc, char **argv)
 			printf("note: %s\n", note_to);
 		printf("%s -> %s on %d/%s: %s\n\n", from, to, port.port, proto_name(port.proto),
 		       v.allowed ? "ALLOWED" : "DENIED");
-		print_dir_text("egress", from, &v.egress, false);
-		print_dir_text("ingress", to, &v.ingress, true);
+		print_dir_text("egress", from, &v.egress, false, &ms[0]);
+		print_dir_text("ingress", to, &v.ingress, true, &ms[1]);
 		if (l.kernel)
 			print_kernel_text(l.kernel, from, to);
 	}
 	rc = CLI_OK;
 cleanup:
+	free(ms[0].v);
+	free(ms[1].v);
 	verdict_clear(&v);
 	engine_free(e);
 	if (l.cache)

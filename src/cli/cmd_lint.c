@@ -18,6 +18,8 @@ static void lint_usage(FILE *f)
 		"  NP005 a named port that no pod declares where it is resolved\n"
 		"  NP006 an except outside its cidr (an error: the API server rejects it)\n"
 		"  NP007 note: DNS over UDP is allowed but over TCP is not\n"
+		"  NP008 a selector matches nothing, but would with one term changed (names the\n"
+		"        term and the pods or namespaces it nearly matches)\n"
 		"Exit status: 0 clean (notes allowed), 2 warnings, 1 invalid input.\n");
 }
 

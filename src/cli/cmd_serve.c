@@ -22,12 +22,15 @@
 
 #define DEFAULT_STATE_DIR "/var/lib/netpol"
 #define DEFAULT_SOCKET "/run/netpol/api.sock"
+/* Deletes of even the largest object (3 MiB bodies) fit in it twice. */
+#define DISK_RESERVE (8ll << 20)
 
 struct serve_opts {
 	const char *state_dir;
 	const char *socket;
 	const char *listen;
 	long history;
+	long long history_bytes;
 	bool verbose;
 	const char *lab;
 	bool agent;
@@ -39,8 +42,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: netpol serve [--state-dir DIR] [--socket PATH] [--listen 127.0.0.1:PORT]\n"
-		"                    [--watch-history N] [--lab NAME] [--no-agent] [--no-node]\n"
-		"                    [--no-controllers] [-v]\n\n"
+		"                    [--watch-history N] [--watch-history-bytes N] [--lab NAME]\n"
+		"                    [--no-agent] [--no-node] [--no-controllers] [-v]\n\n"
 		"Runs the lab's control plane: the object store (DIR/store.db) and the\n"
 		"Kubernetes API on a unix socket (no token, mode 0600) and, with --listen,\n"
 		"on TCP with TLS and a bearer token (DIR/pki, DIR/token) for kubectl;\n"
@@ -48,10 +51,14 @@ static void usage(FILE *f)
 		"lab's node: pods as network namespaces, Services, cluster DNS, the\n"
 		"outside world, and the policy agent (`netpol agent`) as a child.\n"
 		"SIGTERM or SIGINT removes everything the lab made.\n\n"
+		"The store is checked at start (a corrupt one is refused, as is a missing or\n"
+		"empty one where DIR/store.db.created says there was one); DIR/store.db.reserve\n"
+		"holds 8 MiB so that deletes still work when the disk is full.\n\n"
 		"  --state-dir DIR      state directory (default " DEFAULT_STATE_DIR ")\n"
 		"  --socket PATH        unix socket (default " DEFAULT_SOCKET ")\n"
 		"  --listen ADDR:PORT   also serve HTTPS there; PORT 0 picks a free port\n"
 		"  --watch-history N    events kept for watches (default 10000)\n"
+		"  --watch-history-bytes N  and at most N bytes of them (default 64 MiB)\n"
 		"  --lab NAME           the lab's name, prefix of its kernel objects (default netpol)\n"
 		"  --no-agent           do not run the policy agent (pods are ready without it)\n"
 		"  --no-node            API and controllers only: no lab, pods stay Pending\n"
@@ -66,6 +73,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		{"socket", required_argument, NULL, 's'},
 		{"listen", required_argument, NULL, 'l'},
 		{"watch-history", required_argument, NULL, 'H'},
+		{"watch-history-bytes", required_argument, NULL, 'B'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"lab", required_argument, NULL, 'L'},
 		{"no-agent", no_argument, NULL, 'A'},
@@ -74,7 +82,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	*o = (struct serve_opts){DEFAULT_STATE_DIR, DEFAULT_SOCKET, NULL, 0, false, "netpol",
+	*o = (struct serve_opts){DEFAULT_STATE_DIR, DEFAULT_SOCKET, NULL, 0, 0, false, "netpol",
 				 true, true, true};
 	int c;
 	optind = 1;
@@ -84,6 +92,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		case 's': o->socket = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'H': o->history = atol(optarg); break;
+		case 'B': o->history_bytes = atoll(optarg); break;
 		case 'v': o->verbose = true; break;
 		case 'L': o->lab = optarg; break;
 		case 'A': o->agent = false; break;
@@ -93,7 +102,7 @@ static int parse_args(int argc, char **argv, struct serve_opts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind < argc || o->history < 0 || !lab_name_valid(o->lab)) {
+	if (optind < argc || o->history < 0 || o->history_bytes < 0 || !lab_name_valid(o->lab)) {
 		usage(stderr);
 		return -1;
 	}
@@ -173,7 +182,10 @@ static int open_store(const struct serve_opts *o, struct store **s)
 {
 	char path[4096], *err = NULL;
 	snprintf(path, sizeof(path), "%s/store.db", o->state_dir);
-	struct store_options so = {.path = path, .event_log_size = o->history};
+	struct store_options so = {
+		.path = path, .event_log_size = o->history, .event_log_bytes = o->history_bytes,
+		.disk_reserve = DISK_RESERVE, .created_marker = true,
+	};
 	if (store_open(&so, s, &err) < 0) {
 		fprintf(stderr, "netpol serve: %s\n", err ? err : "cannot open the store");
 		free(err);

@@ -1,7 +1,7 @@
 /* daemon.c: the daemon's loop. Every pass runs the controllers until the
  * store converges, then the kubelet; passes run when the store changed
  * (a watch on every resource), when the kubelet asked for one (a pod not
- * ready yet), and once a second anyway (restarts, the agent's health). */
+ * ready yet), when the agent exits (its pidfd) and once a second anyway. */
 #include "kubelet_internal.h"
 
 #include <errno.h>
@@ -103,8 +103,7 @@ static int start_node(struct daemon *d, const struct daemon_options *o)
 	dlog(d, API_LOG_INFO, "lab %s: node %s", name, lab_node_netns(d->lab));
 	if ((err = kubelet_new(d->store, d->lab, d->log, d->log_ctx, &d->kubelet)) < 0)
 		return err;
-	if (o->agent && !(d->agent = agent_new(name, o->socket, o->state_dir,
-					       lab_node_netns(d->lab), d->log, d->log_ctx)))
+	if (o->agent && !(d->agent = agent_new(name, o->socket, d->log, d->log_ctx)))
 		return -ENOMEM;
 	return ensure_dns_objects(d->store);
 }
@@ -168,19 +167,20 @@ static int pass(struct daemon *d)
 	}
 	if (!d->kubelet)
 		return -1;
-	agent_tick(d->agent);
-	bool agent = agent_enabled(d->agent);
-	return kubelet_sync(d->kubelet, agent, agent ? agent_ready(d->agent) : true);
+	int agent_delay = agent_tick(d->agent);
+	int delay = kubelet_sync(d->kubelet, agent_enabled(d->agent), agent_ready(d->agent));
+	return delay < 0 || (agent_delay >= 0 && agent_delay < delay) ? agent_delay : delay;
 }
 
 int daemon_run(struct daemon *d, int stop_fd)
 {
 	for (;;) {
 		int delay = pass(d);
-		struct pollfd pf[2] = {{.fd = stop_fd, .events = POLLIN},
+		struct pollfd pf[3] = {{.fd = stop_fd, .events = POLLIN},
 				       {.fd = d->watch ? store_watch_fd(d->watch) : -1,
-					.events = POLLIN}};
-		int r = poll(pf, 2, delay < 0 || delay > IDLE_PASS_MS ? IDLE_PASS_MS : delay);
+					.events = POLLIN},
+				       {.fd = agent_fd(d->agent), .events = POLLIN}};
+		int r = poll(pf, 3, delay < 0 || delay > IDLE_PASS_MS ? IDLE_PASS_MS : delay);
 		if (r < 0 && errno != EINTR)
 			return -errno;
 		if (pf[0].revents)

@@ -27,17 +27,24 @@ void daemon_now(char *buf, size_t len);
 /* ---- agent.c: the supervised `netpol agent` ---------------------------- */
 
 struct agent;
-struct agent *agent_new(const char *lab, const char *socket, const char *state_dir,
-			const char *node_netns, daemon_log_fn log, void *log_ctx);
-/* Starts or restarts the child when it is not running; cheap, call it
- * every pass. */
-void agent_tick(struct agent *a);
-/* True once the agent made `table inet netpol` (or touched agent.ready);
- * always true when the netpol binary has no agent verb. */
-bool agent_ready(struct agent *a);
-/* True when an agent runs (pods then wait for netpol.io/dataplane). */
+/* Stops the agent of the lab that a previous daemon left running (its pid
+ * in the lab's run file), then returns a supervisor that starts none yet.
+ * NULL when out of memory. */
+struct agent *agent_new(const char *lab, const char *socket, daemon_log_fn log, void *log_ctx);
+/* Reaps the agent when it exited, starts it when none runs and its
+ * back-off is over, notes when it became ready. Returns the ms after which
+ * it wants another call (-1: only when agent_fd is readable). Call it only
+ * from the daemon's loop thread: the agent dies when the thread that
+ * started it ends. NULL is fine. */
+int agent_tick(struct agent *a);
+/* Readable once the running agent exited; -1 when none runs. */
+int agent_fd(const struct agent *a);
+/* True once the running agent touched its ready file (it made `table inet
+ * netpol` and is in sync); true without an agent (a NULL a). */
+bool agent_ready(const struct agent *a);
+/* True when an agent is supervised (pods then wait for netpol.io/dataplane). */
 bool agent_enabled(const struct agent *a);
-/* SIGTERM, wait, SIGKILL; then frees. NULL is fine. */
+/* SIGTERM, wait, SIGKILL; removes its run files; then frees. NULL is fine. */
 void agent_free(struct agent *a);
 
 /* ---- kubelet.c: the store's Pods and Services in the lab --------------- */

@@ -14,6 +14,27 @@
 
 #include <jansson.h>
 
+/* The limits of the manifest reader, the same for every caller (netpol
+ * reach/explain/lint, kubectl -f, the API server's request bodies). */
+#define DECODE_MAX_BYTES (64u * 1024 * 1024)   /* per file, stream or body */
+#define DECODE_MAX_DEPTH 128                    /* nested mappings and sequences */
+#define DECODE_MAX_ALIAS_NODES 100000           /* nodes YAML aliases may copy, per stream */
+
+/* decode_read_json flags */
+#define DECODE_READ_JSON 1u     /* JSON whatever the name (else as decode_buffer guesses) */
+#define DECODE_READ_OBJECTS 2u  /* every non-empty document must be a mapping */
+
+/* The reader alone, for callers that pass on what they read rather than
+ * decode it: kubectl -f sends it to the API, the API server stores request
+ * bodies. Same scalar rules and limits as decode_paths; integral numbers
+ * (80.0, 8e1) become JSON integers, as decode reads them. The format is
+ * JSON for a *.json name, YAML for *.yaml / *.yml, else JSON when the text
+ * starts with '{' or '['. *docs is a new array of the documents that are
+ * not empty. All-or-nothing: on any error *docs is NULL and -EINVAL (or
+ * -ENOMEM) is returned, with every problem in diags at file:line:col. */
+int decode_read_json(const char *name, const char *buf, size_t len, unsigned flags,
+		     json_t **docs, struct diag_list *diags);
+
 /* Decodes files, directories (recursively *.yaml, *.yml, *.json, in sorted
  * order) and "-" (standard input) into cl, then runs cluster_finish.
  * All-or-nothing: when any error is recorded, cl is left unchanged and
@@ -38,5 +59,10 @@ int decode_buffer(const char *name, const char *buf, size_t len,
  * *out is a struct np_namespace/np_pod/... matching kind. */
 int decode_json_object(json_t *obj, const char *expected_kind, void **out,
 		       struct diag_list *diags);
+
+/* Frees what decode_json_object returned for kind. Also knows Endpoints,
+ * which it validates for the API but does not model (*out is then only
+ * a struct np_meta). */
+void decode_object_free(const char *kind, void *obj);
 
 #endif

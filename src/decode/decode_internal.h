@@ -26,10 +26,11 @@ struct doc_node {
 	int line, col;            /* 1-based; 0 when unknown (tree from a json_t) */
 	char *text;               /* scalars: the text after unescaping */
 	bool quoted;              /* scalars: quoted or block style */
+	const char *problem;      /* scalars: why it cannot be represented, or NULL */
 	bool bval;                /* DOC_BOOL */
 	long long ival;           /* DOC_INT */
 	double fval;              /* DOC_FLOAT */
-	struct doc_node **keys;   /* DOC_MAP: n scalar keys, in source order */
+	struct doc_node **keys;   /* DOC_MAP: n unique string keys, in source order */
 	struct doc_node **vals;   /* DOC_MAP: values; DOC_SEQ: items */
 	size_t n, cap;
 };
@@ -42,7 +43,8 @@ struct doc_stream {
 
 struct doc_node *doc_new(enum doc_type type, int line, int col);
 /* A scalar from its text; plain scalars get a resolved type, others are
- * strings. NULL on ENOMEM. */
+ * strings. A scalar no JSON value can hold exactly (1e999, .inf, a NUL
+ * character) gets a problem, which the readers report. NULL on ENOMEM. */
 struct doc_node *doc_scalar_new(const char *text, size_t len, bool plain, int line, int col);
 void doc_free(struct doc_node *n);
 /* Appends to a sequence (key NULL) or a mapping; takes ownership of key and
@@ -51,8 +53,12 @@ int doc_append(struct doc_node *coll, struct doc_node *key, struct doc_node *val
 /* Deep copy; *budget is the number of nodes it may still create and is
  * decreased. NULL when out of memory or budget. */
 struct doc_node *doc_copy(const struct doc_node *n, size_t *budget);
-/* The value of key in a mapping (the last one when repeated), or NULL. */
+/* The value of key in a mapping, or NULL. */
 const struct doc_node *doc_get(const struct doc_node *map, const char *key);
+/* True for the floats that a double holds as an exact integer (|v| <= 2^53):
+ * 80.0 is the integer 80, as after sigs.k8s.io/yaml's round trip through
+ * JSON. */
+bool doc_float_is_integral(double v);
 /* "string", "integer", "number", "boolean", "null", "object", "array". */
 const char *doc_type_name(enum doc_type t);
 
@@ -70,6 +76,16 @@ int decode_yaml_parse(const char *name, const char *buf, size_t len,
  * libyaml's reading of the same bytes when it agrees with jansson's. */
 int decode_json_parse(const char *name, const char *buf, size_t len,
 		      struct doc_stream *out, struct diag_list *diags);
+/* The bytes of a file, stream or body as trees, under the reader's
+ * limits; json chooses the parser. */
+int decode_read_docs(const char *name, const char *buf, size_t len, bool json,
+		     struct doc_stream *out, struct diag_list *diags);
+/* decode_buffer's guess: JSON when the first non-space byte is '{' or '['. */
+bool decode_looks_like_json(const char *buf, size_t len);
+/* By the name's suffix (.json, .yaml, .yml), else by the text. */
+bool decode_is_json(const char *name, const char *buf, size_t len);
+/* A tree (that a reader accepted) as JSON; NULL on ENOMEM. */
+json_t *decode_doc_to_json(const struct doc_node *n);
 /* A tree from a json_t, every node at line/col. NULL on ENOMEM. */
 struct doc_node *decode_doc_from_json(const json_t *j, int line, int col);
 
@@ -112,6 +128,7 @@ int dctx_oom(struct dctx *c);
  * round trip through JSON. */
 int doc_want_string(struct dctx *c, const struct doc_node *n, const char **out);
 int doc_want_int(struct dctx *c, const struct doc_node *n, long long *out);
+int doc_want_bool(struct dctx *c, const struct doc_node *n, bool *out);
 /* Mappings and sequences: null is accepted as empty (Go's zero value). */
 int doc_want_map(struct dctx *c, const struct doc_node *n);
 int doc_want_seq(struct dctx *c, const struct doc_node *n);
@@ -128,12 +145,10 @@ struct field {
 };
 
 const struct field *doc_find_field(const struct field *fields, const char *name);
-/* True when key i of map repeats an earlier key; reports it (strict
- * decoding rejects duplicate fields). */
-bool doc_duplicate_key(struct dctx *c, const struct doc_node *map, size_t i);
 /* Calls the handler of each known field whose value is not null (null is
- * an absent field, as in Go) with the key on the path; reports unknown and
- * repeated fields. A null map is empty. */
+ * an absent field, as in Go) with the key on the path; reports unknown
+ * fields. A null map is empty. Keys are unique: the readers refuse
+ * repeated ones, and a json_t cannot hold them. */
 void doc_walk(struct dctx *c, const struct doc_node *map, const struct field *fields, void *in);
 /* Calls fn for every item of a sequence, with "[i]" on the path. */
 void doc_each_item(struct dctx *c, const struct doc_node *seq, field_fn fn, void *in);
@@ -197,6 +212,9 @@ bool validate_label_key(struct dctx *c, const struct doc_node *at, const char *c
 			const char *key);
 bool validate_label_value(struct dctx *c, const struct doc_node *at, const char *child,
 			  const char *v);
+/* [prefix/]name, as finalizers are (the rule of label keys). */
+bool validate_qualified_name(struct dctx *c, const struct doc_node *at, const char *child,
+			     const char *v);
 /* Annotation keys are label keys, compared in lower case. */
 bool validate_annotation_key(struct dctx *c, const struct doc_node *at, const char *child,
 			     const char *key);
@@ -211,6 +229,38 @@ bool validate_ip(struct dctx *c, const struct doc_node *at, const char *child,
 		 const char *v, struct np_ip *out);
 bool validate_cidr(struct dctx *c, const struct doc_node *at, const char *child,
 		   const char *v, struct np_cidr *out);
+
+/* ---- fields netpol validates but does not model (fields.c, endpoints.c) ----
+ *
+ * Handlers for struct field tables. Each checks its value as the API
+ * server's decoder and validation would and records field errors; none
+ * keeps anything. */
+void decode_f_string(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_int(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_bool(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_string_list(struct dctx *c, const struct doc_node *v, void *in);
+/* metadata.finalizers, ownerReferences, managedFields. */
+void decode_f_finalizers(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_owner_refs(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_managed_fields(struct dctx *c, const struct doc_node *v, void *in);
+/* A Namespace's spec and status. */
+void decode_f_namespace_spec(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_namespace_status(struct dctx *c, const struct doc_node *v, void *in);
+/* The status of a Deployment, a Service, a NetworkPolicy. */
+void decode_f_deployment_status(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_service_status(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_policy_status(struct dctx *c, const struct doc_node *v, void *in);
+/* Pod spec and container scalars (podspec.c). */
+void decode_f_restart_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_dns_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_preemption_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_pull_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_termination_message_policy(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_string_map(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_dns_label(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_env(struct dctx *c, const struct doc_node *v, void *in);
+/* An Endpoints object's subsets. */
+void decode_f_endpoints_subsets(struct dctx *c, const struct doc_node *v, void *in);
 
 /* ---- loading (load.c) ---------------------------------------------------- */
 

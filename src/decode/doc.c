@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +68,7 @@ struct doc_node *doc_copy(const struct doc_node *n, size_t *budget)
 	if (!c)
 		return NULL;
 	c->quoted = n->quoted;
+	c->problem = n->problem;
 	c->bval = n->bval;
 	c->ival = n->ival;
 	c->fval = n->fval;
@@ -168,21 +168,27 @@ static bool all_digits(const char *s, int base)
 	return true;
 }
 
-/* Go's strconv.ParseInt(s, 0, 64) after removing '_': sign, then 0x / 0o /
- * 0b / leading-0 octal / decimal. */
-static bool parse_yaml_int(const char *text, long long *out)
+/* The text without '_', as go-yaml reads numbers. NULL on ENOMEM. */
+static char *strip_underscores(const char *text)
 {
-	char buf[80];
+	char *buf = malloc(strlen(text) + 1);
 	size_t n = 0;
-	for (const char *p = text; *p; p++) {
-		if (*p == '_')
-			continue;
-		if (n + 1 >= sizeof(buf))
-			return false;
-		buf[n++] = *p;
-	}
+	if (!buf)
+		return NULL;
+	for (const char *p = text; *p; p++)
+		if (*p != '_')
+			buf[n++] = *p;
 	buf[n] = '\0';
-	const char *s = buf;
+	return buf;
+}
+
+enum num_result { NUM_NO, NUM_OK, NUM_RANGE };
+
+/* Go's strconv.ParseInt(s, 0, 64): sign, then 0x / 0o / 0b / leading-0
+ * octal / decimal. NUM_RANGE: the syntax of an integer that int64 cannot
+ * hold (go-yaml would read it as uint64, a float or a string). */
+static enum num_result parse_go_int(const char *s, long long *out)
+{
 	bool neg = *s == '-';
 	if (*s == '-' || *s == '+')
 		s++;
@@ -196,13 +202,13 @@ static bool parse_yaml_int(const char *text, long long *out)
 	else if (s[0] == '0' && s[1])
 		base = 8, s += 1;
 	if (!all_digits(s, base))
-		return false;
+		return NUM_NO;
 	errno = 0;
 	unsigned long long u = strtoull(s, NULL, base);
 	if (errno == ERANGE || u > (unsigned long long)LLONG_MAX + (neg ? 1 : 0))
-		return false;
+		return NUM_RANGE;
 	*out = neg ? (long long)(0 - u) : (long long)u;
-	return true;
+	return NUM_OK;
 }
 
 /* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
@@ -238,7 +244,40 @@ static bool is_yaml_float(const char *s)
 	return *s == '\0';
 }
 
-static void resolve_plain(struct doc_node *n)
+static const char *const inf_words[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+					"-.inf", "-.Inf", "-.INF", NULL};
+static const char *const nan_words[] = {".nan", ".NaN", ".NAN", NULL};
+
+/* go-yaml v2 reads a plain scalar that starts with a sign or a digit as an
+ * int (after removing every '_'), else a float, else a string; one that
+ * starts with '.' as a float or a string. Numbers it would read as uint64,
+ * as an overflowing float or as a string because they overflow are errors
+ * here, as no JSON number we send or store can hold them. */
+static int resolve_number(struct doc_node *n)
+{
+	char *buf = n->text[0] == '.' ? strdup(n->text) : strip_underscores(n->text);
+	enum num_result r = NUM_NO;
+	if (!buf)
+		return -ENOMEM;
+	if (n->text[0] != '.')
+		r = parse_go_int(buf, &n->ival);
+	if (r == NUM_OK) {
+		n->type = DOC_INT;
+	} else if (r == NUM_RANGE) {
+		n->problem = "number out of range";
+	} else if (is_yaml_float(buf)) {
+		errno = 0;
+		n->type = DOC_FLOAT;
+		n->fval = strtod(buf, NULL);
+		/* underflow rounds to zero, as Go's ParseFloat does */
+		if (errno == ERANGE && (n->fval > 1.0 || n->fval < -1.0))
+			n->problem = "number out of range";
+	}
+	free(buf);
+	return 0;
+}
+
+static int resolve_plain(struct doc_node *n)
 {
 	const char *t = n->text;
 	if (in_words(t, null_words)) {
@@ -246,24 +285,15 @@ static void resolve_plain(struct doc_node *n)
 	} else if (in_words(t, true_words) || in_words(t, false_words)) {
 		n->type = DOC_BOOL;
 		n->bval = in_words(t, true_words);
-	} else if (strchr("+-.0123456789", t[0]) && parse_yaml_int(t, &n->ival)) {
-		n->type = DOC_INT;
-	} else if (strchr("+-.0123456789", t[0]) && is_yaml_float(t)) {
+	} else if (in_words(t, inf_words) || in_words(t, nan_words)) {
+		/* go-yaml reads them; JSON, and so the API, cannot carry them */
 		n->type = DOC_FLOAT;
-		n->fval = strtod(t, NULL);
-	} else if (strcmp(t, ".inf") == 0 || strcmp(t, ".Inf") == 0 || strcmp(t, ".INF") == 0 ||
-		   strcmp(t, "+.inf") == 0 || strcmp(t, "+.Inf") == 0 || strcmp(t, "+.INF") == 0) {
-		n->type = DOC_FLOAT;
-		n->fval = INFINITY;
-	} else if (strcmp(t, "-.inf") == 0 || strcmp(t, "-.Inf") == 0 || strcmp(t, "-.INF") == 0) {
-		n->type = DOC_FLOAT;
-		n->fval = -INFINITY;
-	} else if (strcmp(t, ".nan") == 0 || strcmp(t, ".NaN") == 0 || strcmp(t, ".NAN") == 0) {
-		n->type = DOC_FLOAT;
-		n->fval = NAN;
-	} else {
-		n->type = DOC_STRING;
+		n->fval = 0;
+		n->problem = "JSON has no infinity or NaN";
+	} else if (strchr("+-.0123456789", t[0])) {
+		return resolve_number(n);
 	}
+	return 0;
 }
 
 struct doc_node *doc_scalar_new(const char *text, size_t len, bool plain, int line, int col)
@@ -277,9 +307,18 @@ struct doc_node *doc_scalar_new(const char *text, size_t len, bool plain, int li
 		return NULL;
 	}
 	n->quoted = !plain;
-	if (plain)
-		resolve_plain(n);
+	if (memchr(text, '\0', len))
+		n->problem = "NUL character in a string";
+	else if (plain && resolve_plain(n) < 0) {
+		doc_free(n);
+		return NULL;
+	}
 	return n;
+}
+
+bool doc_float_is_integral(double v)
+{
+	return v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(long long)v;
 }
 
 /* ---- decoding context ------------------------------------------------ */
@@ -407,25 +446,25 @@ int doc_want_string(struct dctx *c, const struct doc_node *n, const char **out)
 	return 0;
 }
 
-/* Integral numbers that a double holds exactly (|v| <= 2^53); written
- * without libm, which the stage libraries do not link. NaN fails both
- * comparisons. */
-static bool float_is_integral(double v)
-{
-	return v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(long long)v;
-}
-
 int doc_want_int(struct dctx *c, const struct doc_node *n, long long *out)
 {
 	if (n->type == DOC_INT) {
 		*out = n->ival;
 		return 0;
 	}
-	if (n->type == DOC_FLOAT && float_is_integral(n->fval)) {
+	if (n->type == DOC_FLOAT && doc_float_is_integral(n->fval)) {
 		*out = (long long)n->fval;
 		return 0;
 	}
 	return type_error(c, n, "integer");
+}
+
+int doc_want_bool(struct dctx *c, const struct doc_node *n, bool *out)
+{
+	if (n->type != DOC_BOOL)
+		return type_error(c, n, "boolean");
+	*out = n->bval;
+	return 0;
 }
 
 int doc_want_map(struct dctx *c, const struct doc_node *n)
@@ -446,7 +485,7 @@ int doc_want_int_or_string(struct dctx *c, const struct doc_node *n, bool *is_in
 		*sv = n->text;
 		return 0;
 	}
-	if (n->type == DOC_INT || (n->type == DOC_FLOAT && float_is_integral(n->fval))) {
+	if (n->type == DOC_INT || (n->type == DOC_FLOAT && doc_float_is_integral(n->fval))) {
 		*is_int = true;
 		*iv = n->type == DOC_INT ? n->ival : (long long)n->fval;
 		return 0;
@@ -464,27 +503,12 @@ const struct field *doc_find_field(const struct field *fields, const char *name)
 	return NULL;
 }
 
-bool doc_duplicate_key(struct dctx *c, const struct doc_node *map, size_t i)
-{
-	for (size_t j = 0; j < i; j++) {
-		if (strcmp(map->keys[j]->text, map->keys[i]->text) != 0)
-			continue;
-		size_t mark = dctx_push_key(c, map->keys[i]->text);
-		dctx_error(c, map->keys[i], NULL, "duplicate field \"%s\"", c->path);
-		dctx_pop(c, mark);
-		return true;
-	}
-	return false;
-}
-
 void doc_walk(struct dctx *c, const struct doc_node *map, const struct field *fields, void *in)
 {
 	if (doc_want_map(c, map) < 0 || map->type != DOC_MAP)
 		return;
 	for (size_t i = 0; i < map->n; i++) {
 		const struct doc_node *k = map->keys[i], *v = map->vals[i];
-		if (doc_duplicate_key(c, map, i))
-			continue;
 		const struct field *f = doc_find_field(fields, k->text);
 		size_t mark = dctx_push_key(c, k->text);
 		if (!f)

@@ -50,8 +50,8 @@ static struct doc_node *scalar_from_json(const json_t *j, int line, int col)
 	return n;
 }
 
-/* Recursion depth is bounded by jansson's own parser limit (or, for values
- * built in memory by the API server, by the caller). */
+/* Recursion depth is bounded by the reader's DECODE_MAX_DEPTH (or, for
+ * values built in memory, by the caller). */
 struct doc_node *decode_doc_from_json(const json_t *j, int line, int col)
 {
 	struct doc_node *n;
@@ -135,6 +135,34 @@ static void first_position(const char *buf, size_t len, int *line, int *col)
 	}
 }
 
+/* jansson nests up to 2048 levels; the reader's limit is lower. */
+static bool deeper_than(const json_t *j, int levels)
+{
+	if (!json_is_object(j) && !json_is_array(j))
+		return false;
+	if (levels == 0)
+		return true;
+	const char *key;
+	json_t *v;
+	size_t i;
+	json_object_foreach((json_t *)j, key, v)
+		if (deeper_than(v, levels - 1))
+			return true;
+	json_array_foreach(j, i, v)
+		if (deeper_than(v, levels - 1))
+			return true;
+	return false;
+}
+
+static int too_deep(const char *name, const char *buf, size_t len, struct diag_list *diags)
+{
+	int line, col;
+	first_position(buf, len, &line, &col);
+	int r = diag_add(diags, DIAG_ERROR, name, line, col, NULL, "nesting deeper than %d levels",
+			 DECODE_MAX_DEPTH);
+	return r < 0 ? -ENOMEM : -EINVAL;
+}
+
 int decode_json_parse(const char *name, const char *buf, size_t len,
 		      struct doc_stream *out, struct diag_list *diags)
 {
@@ -147,6 +175,10 @@ int decode_json_parse(const char *name, const char *buf, size_t len,
 		int r = diag_add(diags, DIAG_ERROR, name, err.line > 0 ? err.line : 0,
 				 err.column > 0 ? err.column : 0, NULL, "JSON syntax error: %s", err.text);
 		return r < 0 ? -ENOMEM : -EINVAL;
+	}
+	if (deeper_than(j, DECODE_MAX_DEPTH)) {
+		json_decref(j);
+		return too_deep(name, buf, len, diags);
 	}
 	struct doc_stream ys = {0};
 	struct diag_list ydiags = {0};

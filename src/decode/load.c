@@ -31,16 +31,6 @@ struct dir_chain {
 
 /* ---- one buffer -------------------------------------------------------------- */
 
-static bool looks_like_json(const char *buf, size_t len)
-{
-	size_t i = 0;
-	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-		i = 3;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
-		i++;
-	return i < len && (buf[i] == '{' || buf[i] == '[');
-}
-
 /* Parses and decodes one buffer into c->cl. Every document that parsed is
  * decoded, even after a syntax error later in the stream, so that the user
  * sees every problem at once. */
@@ -49,8 +39,7 @@ static void decode_text(struct dctx *c, const char *name, const char *buf, size_
 {
 	struct doc_stream docs = {0};
 	size_t before = c->diags->n;
-	int r = json ? decode_json_parse(name, buf, len, &docs, c->diags)
-		     : decode_yaml_parse(name, buf, len, &docs, c->diags);
+	int r = decode_read_docs(name, buf, len, json, &docs, c->diags);
 	if (r == -ENOMEM)
 		dctx_oom(c);
 	else if (r < 0)
@@ -252,6 +241,8 @@ static int read_fd(int fd, char **out, size_t *len)
 		if (r == 0)
 			break;
 		n += (size_t)r;
+		if (n > DECODE_MAX_BYTES)
+			break;   /* enough to be refused */
 	}
 	*out = buf;
 	*len = n;
@@ -287,9 +278,7 @@ static void decode_file(struct dctx *c, const char *path)
 		path_error(c, path, r);
 		return;
 	}
-	bool json = has_suffix(path, ".json") ||
-		    (!has_suffix(path, ".yaml") && !has_suffix(path, ".yml") && looks_like_json(buf, len));
-	decode_text(c, path, buf, len, json);
+	decode_text(c, path, buf, len, decode_is_json(path, buf, len));
 	free(buf);
 }
 
@@ -382,7 +371,7 @@ static void decode_stdin(struct dctx *c)
 	else if (r < 0)
 		path_error(c, "<stdin>", r);
 	else
-		decode_text(c, "<stdin>", buf, len, looks_like_json(buf, len));
+		decode_text(c, "<stdin>", buf, len, decode_looks_like_json(buf, len));
 	free(buf);
 }
 
@@ -410,7 +399,7 @@ int decode_buffer_as(const char *name, const char *buf, size_t len, bool json,
 int decode_buffer(const char *name, const char *buf, size_t len,
 		  struct np_cluster *cl, struct diag_list *diags)
 {
-	return decode_buffer_as(name, buf, len, looks_like_json(buf, len), cl, diags);
+	return decode_buffer_as(name, buf, len, decode_looks_like_json(buf, len), cl, diags);
 }
 
 int decode_paths(const char *const *paths, size_t npaths, struct np_cluster *cl,

@@ -97,8 +97,7 @@ static void string_map(struct dctx *c, const struct doc_node *map, enum map_kind
 		const struct doc_node *k = map->keys[i], *v = map->vals[i];
 		const char *value = "";
 		/* a null value is the empty string, as in a Go map[string]string */
-		if (doc_duplicate_key(c, map, i) ||
-		    (v->type != DOC_NULL && doc_want_string(c, v, &value) < 0))
+		if (v->type != DOC_NULL && doc_want_string(c, v, &value) < 0)
 			continue;
 		total += strlen(k->text) + strlen(value);
 		if (kind == MAP_ANNOTATIONS) {
@@ -282,12 +281,16 @@ static void f_meta_annotations(struct dctx *c, const struct doc_node *v, void *i
 	string_map(c, v, MAP_ANNOTATIONS, &((struct obj_in *)in)->meta->annotations, NULL);
 }
 
+/* Typed and validated, not modelled. */
 #define META_IGNORED                                                          \
-	{"generateName", NULL}, {"uid", NULL}, {"resourceVersion", NULL},     \
-	{"generation", NULL}, {"creationTimestamp", NULL},                    \
-	{"deletionTimestamp", NULL}, {"deletionGracePeriodSeconds", NULL},    \
-	{"ownerReferences", NULL}, {"finalizers", NULL},                      \
-	{"managedFields", NULL}, {"selfLink", NULL}
+	{"generateName", decode_f_string}, {"uid", decode_f_string},          \
+	{"resourceVersion", decode_f_string}, {"generation", decode_f_int},   \
+	{"creationTimestamp", decode_f_string},                               \
+	{"deletionTimestamp", decode_f_string},                               \
+	{"deletionGracePeriodSeconds", decode_f_int},                         \
+	{"ownerReferences", decode_f_owner_refs},                             \
+	{"finalizers", decode_f_finalizers},                                  \
+	{"managedFields", decode_f_managed_fields}, {"selfLink", decode_f_string}
 
 static const struct field meta_fields[] = {
 	{"name", f_meta_name}, {"namespace", f_meta_namespace},
@@ -399,14 +402,17 @@ static void f_container_ports(struct dctx *c, const struct doc_node *v, void *in
 
 static const struct field container_fields[] = {
 	{"ports", f_container_ports},
-	{"name", NULL}, {"image", NULL}, {"command", NULL}, {"args", NULL},
-	{"workingDir", NULL}, {"envFrom", NULL}, {"env", NULL}, {"resources", NULL},
-	{"resizePolicy", NULL}, {"restartPolicy", NULL}, {"restartPolicyRules", NULL},
-	{"volumeMounts", NULL}, {"volumeDevices", NULL}, {"livenessProbe", NULL},
-	{"readinessProbe", NULL}, {"startupProbe", NULL}, {"lifecycle", NULL},
-	{"terminationMessagePath", NULL}, {"terminationMessagePolicy", NULL},
-	{"imagePullPolicy", NULL}, {"securityContext", NULL}, {"stdin", NULL},
-	{"stdinOnce", NULL}, {"tty", NULL}, {NULL, NULL},
+	{"name", decode_f_dns_label}, {"image", decode_f_string},
+	{"command", decode_f_string_list}, {"args", decode_f_string_list},
+	{"workingDir", decode_f_string}, {"envFrom", NULL}, {"env", decode_f_env},
+	{"resources", NULL}, {"resizePolicy", NULL}, {"restartPolicy", decode_f_string},
+	{"restartPolicyRules", NULL}, {"volumeMounts", NULL}, {"volumeDevices", NULL},
+	{"livenessProbe", NULL}, {"readinessProbe", NULL}, {"startupProbe", NULL},
+	{"lifecycle", NULL}, {"terminationMessagePath", decode_f_string},
+	{"terminationMessagePolicy", decode_f_termination_message_policy},
+	{"imagePullPolicy", decode_f_pull_policy}, {"securityContext", NULL},
+	{"stdin", decode_f_bool}, {"stdinOnce", decode_f_bool}, {"tty", decode_f_bool},
+	{NULL, NULL},
 };
 
 static void f_container(struct dctx *c, const struct doc_node *item, void *in)
@@ -424,18 +430,21 @@ static void f_containers(struct dctx *c, const struct doc_node *v, void *in)
 static const struct field pod_spec_fields[] = {
 	{"containers", f_containers},
 	{"volumes", NULL}, {"initContainers", NULL}, {"ephemeralContainers", NULL},
-	{"restartPolicy", NULL}, {"terminationGracePeriodSeconds", NULL},
-	{"activeDeadlineSeconds", NULL}, {"dnsPolicy", NULL}, {"nodeSelector", NULL},
-	{"serviceAccountName", NULL}, {"serviceAccount", NULL},
-	{"automountServiceAccountToken", NULL}, {"nodeName", NULL}, {"hostNetwork", NULL},
-	{"hostPID", NULL}, {"hostIPC", NULL}, {"shareProcessNamespace", NULL},
-	{"securityContext", NULL}, {"imagePullSecrets", NULL}, {"hostname", NULL},
-	{"subdomain", NULL}, {"affinity", NULL}, {"schedulerName", NULL},
-	{"tolerations", NULL}, {"hostAliases", NULL}, {"priorityClassName", NULL},
-	{"priority", NULL}, {"dnsConfig", NULL}, {"readinessGates", NULL},
-	{"runtimeClassName", NULL}, {"enableServiceLinks", NULL}, {"preemptionPolicy", NULL},
-	{"overhead", NULL}, {"topologySpreadConstraints", NULL}, {"setHostnameAsFQDN", NULL},
-	{"os", NULL}, {"hostUsers", NULL}, {"schedulingGates", NULL},
+	{"restartPolicy", decode_f_restart_policy},
+	{"terminationGracePeriodSeconds", decode_f_int}, {"activeDeadlineSeconds", decode_f_int},
+	{"dnsPolicy", decode_f_dns_policy}, {"nodeSelector", decode_f_string_map},
+	{"serviceAccountName", decode_f_string}, {"serviceAccount", decode_f_string},
+	{"automountServiceAccountToken", decode_f_bool}, {"nodeName", decode_f_string},
+	{"hostNetwork", decode_f_bool}, {"hostPID", decode_f_bool}, {"hostIPC", decode_f_bool},
+	{"shareProcessNamespace", decode_f_bool}, {"securityContext", NULL},
+	{"imagePullSecrets", NULL}, {"hostname", decode_f_dns_label},
+	{"subdomain", decode_f_dns_label}, {"affinity", NULL}, {"schedulerName", decode_f_string},
+	{"tolerations", NULL}, {"hostAliases", NULL}, {"priorityClassName", decode_f_string},
+	{"priority", decode_f_int}, {"dnsConfig", NULL}, {"readinessGates", NULL},
+	{"runtimeClassName", decode_f_string}, {"enableServiceLinks", decode_f_bool},
+	{"preemptionPolicy", decode_f_preemption_policy}, {"overhead", NULL},
+	{"topologySpreadConstraints", NULL}, {"setHostnameAsFQDN", decode_f_bool},
+	{"os", NULL}, {"hostUsers", decode_f_bool}, {"schedulingGates", NULL},
 	{"resourceClaims", NULL}, {"resources", NULL}, {NULL, NULL},
 };
 
@@ -591,7 +600,8 @@ static void f_deploy_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field deployment_fields[] = {
-	OBJECT_FIELDS, {"spec", f_deploy_spec}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_deploy_spec}, {"status", decode_f_deployment_status},
+	{NULL, NULL},
 };
 
 static void deployment_finish(struct dctx *c, struct obj_in *o)
@@ -798,7 +808,8 @@ static void f_service_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field service_fields[] = {
-	OBJECT_FIELDS, {"spec", f_service_spec}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_service_spec}, {"status", decode_f_service_status},
+	{NULL, NULL},
 };
 
 static void service_finish(struct dctx *c, struct obj_in *o)
@@ -1067,7 +1078,7 @@ static void f_np_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field policy_fields[] = {
-	OBJECT_FIELDS, {"spec", f_np_spec}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_np_spec}, {"status", decode_f_policy_status}, {NULL, NULL},
 };
 
 static void policy_finish(struct dctx *c, struct obj_in *o)
@@ -1085,8 +1096,24 @@ static void policy_finish(struct dctx *c, struct obj_in *o)
 /* ---- namespaces ------------------------------------------------------ */
 
 static const struct field namespace_fields[] = {
-	OBJECT_FIELDS, {"spec", NULL}, {"status", NULL}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", decode_f_namespace_spec},
+	{"status", decode_f_namespace_status}, {NULL, NULL},
 };
+
+/* ---- endpoints: validated for the API, not modelled ------------------ */
+
+static const struct field endpoints_fields[] = {
+	OBJECT_FIELDS, {"subsets", decode_f_endpoints_subsets}, {NULL, NULL},
+};
+
+static void *new_endpoints(void) { return calloc(1, sizeof(struct np_meta)); }
+
+static void free_endpoints(void *o)
+{
+	if (o)
+		meta_clear(o);
+	free(o);
+}
 
 /* ---- kinds ----------------------------------------------------------- */
 
@@ -1139,6 +1166,8 @@ static const struct kind_info kinds[] = {
 	 add_service, free_service, find_service},
 	{"NetworkPolicy", "networking.k8s.io/v1", true, policy_fields, new_policy, policy_finish,
 	 add_policy, free_policy, find_policy},
+	/* no add: only decode_json_object decodes it; manifests skip it */
+	{"Endpoints", "v1", true, endpoints_fields, new_endpoints, NULL, NULL, free_endpoints, NULL},
 };
 
 static const struct kind_info *find_kind(const char *kind, size_t len)
@@ -1320,7 +1349,7 @@ static void decode_object(struct dctx *c, const struct doc_node *node,
 		free(q);
 		return;
 	}
-	if (!k) {
+	if (!k || (!k->add && c->cl)) {
 		skip_kind(c, node, kind);
 		return;
 	}
@@ -1341,6 +1370,13 @@ void decode_document(struct dctx *c, const struct doc_node *root)
 }
 
 /* ---- the REST entry point -------------------------------------------- */
+
+void decode_object_free(const char *kind, void *obj)
+{
+	const struct kind_info *k = kind ? find_kind(kind, strlen(kind)) : NULL;
+	if (k && obj)
+		k->free(obj);
+}
 
 int decode_json_object(json_t *obj, const char *expected_kind, void **out,
 		       struct diag_list *diags)

@@ -296,6 +296,12 @@ bool validate_label_key(struct dctx *c, const struct doc_node *at, const char *c
 	return check_qualified_name(c, at, child, key, key);
 }
 
+bool validate_qualified_name(struct dctx *c, const struct doc_node *at, const char *child,
+			     const char *v)
+{
+	return check_qualified_name(c, at, child, v, v);
+}
+
 bool validate_annotation_key(struct dctx *c, const struct doc_node *at, const char *child,
 			     const char *key)
 {

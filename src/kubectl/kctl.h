@@ -5,6 +5,7 @@
 #define NETPOL_KCTL_H
 
 #include "client/client.h"
+#include "util/diag.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -109,11 +110,8 @@ char *kctl_selector_string(json_t *sel);
 /* "k=v,k2=v2" into an object of strings; NULL and prints on error. */
 json_t *kctl_parse_labels(const char *text);
 
-/* ---- YAML -------------------------------------------------------------------- */
+/* ---- YAML output -------------------------------------------------------------------- */
 
-/* Multi-document YAML (or JSON) into an array of JSON values; on a syntax
- * error returns NULL with *err ("yaml: line 3: ...", caller frees). */
-json_t *kctl_yaml_load(const char *buf, size_t len, char **err);
 /* Prints v as kubectl -o yaml does (sorted keys, sequences not indented
  * under their key). */
 void kctl_yaml_print(FILE *f, json_t *v);
@@ -138,10 +136,12 @@ struct kmanifest {
 	size_t n;
 	char **sources;
 	size_t nsources;
+	struct diag_list diags;  /* the reader's problems, every file's */
 };
 
-/* Reads every -f path ("-" is standard input) into objects; prints
- * kubectl's error and returns -1 on a missing file or bad syntax. */
+/* Reads every -f path ("-" is standard input) into objects with decode's
+ * reader; prints kubectl's error for a missing file, or every problem of
+ * every file at file:line:col, and returns -1 (nothing may be sent). */
 int kctl_manifest_read(const struct kstrs *files, struct kmanifest *m);
 void kctl_manifest_free(struct kmanifest *m);
 /* The namespace an object of the manifest goes to, or NULL for a

@@ -1,7 +1,11 @@
 /* manifest.c: -f FILE|DIR|- into JSON objects, with kubectl's messages for
- * missing files, bad syntax, unknown kinds and namespace conflicts. The
- * server validates the objects themselves. */
+ * missing files, unknown kinds and namespace conflicts. The bytes go
+ * through decode's reader, the one netpol reach uses, so that the API
+ * receives what reach reads; any problem in any file is printed as
+ * file:line:col and nothing is sent. The server validates the objects. */
 #include "kctl.h"
+#include "cli/cli.h"
+#include "decode/decode.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +18,8 @@ static char *read_stream(FILE *f, size_t *len)
 	size_t cap = 8192, n = 0;
 	char *buf = malloc(cap);
 	size_t got;
-	while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+	/* one byte past the reader's limit is enough for it to refuse */
+	while (buf && n <= DECODE_MAX_BYTES && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
 		n += got;
 		if (n + 1 == cap) {
 			char *p = realloc(buf, cap *= 2);
@@ -63,6 +68,18 @@ static const char *keep_source(struct kmanifest *m, const char *path)
 	return m->sources[m->nsources++] = strdup(path);
 }
 
+static int add_documents(struct kmanifest *m, json_t *docs, const char *source)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(docs, i, d)
+		if (add_object(m, json_incref(d), source) < 0)
+			return -1;
+	return 0;
+}
+
+/* A file whose text the reader refuses adds its problems to m->diags and
+ * nothing else; the caller sends nothing when there are any. */
 static int read_one(struct kmanifest *m, const char *path)
 {
 	bool in = strcmp(path, "-") == 0;
@@ -74,23 +91,15 @@ static int read_one(struct kmanifest *m, const char *path)
 	char *buf = read_stream(f, &len);
 	if (!in)
 		fclose(f);
-	char *err = NULL;
-	json_t *docs = buf ? kctl_yaml_load(buf, len, &err) : NULL;
+	json_t *docs = NULL;
+	int r = buf ? decode_read_json(source, buf, len, DECODE_READ_OBJECTS, &docs, &m->diags)
+		    : -ENOMEM;
 	free(buf);
-	if (!docs) {
-		kctl_error("error parsing %s: error converting YAML to JSON: %s", source,
-			   err ? err : "out of memory");
-		free(err);
-		return -1;
-	}
-	size_t i;
-	json_t *d;
-	int ret = 0;
-	json_array_foreach(docs, i, d)
-		if (ret == 0 && json_is_object(d))
-			ret = add_object(m, json_incref(d), source);
+	if (r == -ENOMEM)
+		return kctl_error("reading %s: out of memory", source) ? -1 : -1;
+	r = docs ? add_documents(m, docs, source) : 0;
 	json_decref(docs);
-	return ret;
+	return r;
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -148,7 +157,11 @@ int kctl_manifest_read(const struct kstrs *files, struct kmanifest *m)
 			return -1;
 		}
 	}
-	return 0;
+	if (diag_count(&m->diags, DIAG_ERROR) == 0)
+		return 0;
+	cli_print_diags(stderr, &m->diags);
+	kctl_manifest_free(m);
+	return -1;
 }
 
 void kctl_manifest_free(struct kmanifest *m)
@@ -159,6 +172,7 @@ void kctl_manifest_free(struct kmanifest *m)
 		free(m->sources[i]);
 	free(m->items);
 	free(m->sources);
+	diag_list_clear(&m->diags);
 	*m = (struct kmanifest){0};
 }
 

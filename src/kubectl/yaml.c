@@ -1,144 +1,12 @@
-/* yaml.c: manifests to JSON (libyaml documents, scalars typed as YAML 1.1
- * does, like kubectl's sigs.k8s.io/yaml) and JSON to YAML in kubectl's
- * -o yaml style. */
+/* yaml.c: JSON to YAML in kubectl's -o yaml style. (Manifests are read by
+ * decode's reader, in manifest.c.) */
 #include "kctl.h"
+#include "decode/decode.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
-
-/* ---- reading ---------------------------------------------------------------- */
-
-static bool is_int(const char *s)
-{
-	if (*s == '-' || *s == '+')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static bool is_float(const char *s)
-{
-	char *end = NULL;
-	if (!*s || !(isdigit((unsigned char)*s) || *s == '-' || *s == '+' || *s == '.'))
-		return false;
-	strtod(s, &end);
-	return *end == 0;
-}
-
-static json_t *scalar(yaml_node_t *n)
-{
-	const char *s = (const char *)n->data.scalar.value;
-	/* libyaml's loader tags every untagged scalar !!str, so only the style
-	 * says whether YAML would resolve it */
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return json_stringn(s, n->data.scalar.length);
-	if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
-		return json_null();
-	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
-	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
-	for (size_t i = 0; i < 9; i++) {
-		if (!strcmp(s, yes[i]))
-			return json_true();
-		if (!strcmp(s, no[i]))
-			return json_false();
-	}
-	if (is_int(s))
-		return json_integer(strtoll(s, NULL, 10));
-	if (is_float(s))
-		return json_real(strtod(s, NULL));
-	return json_stringn(s, n->data.scalar.length);
-}
-
-static json_t *convert(yaml_document_t *d, yaml_node_t *n, int depth)
-{
-	if (!n || depth > 100)
-		return json_null();
-	switch (n->type) {
-	case YAML_SCALAR_NODE:
-		return scalar(n);
-	case YAML_SEQUENCE_NODE: {
-		json_t *a = json_array();
-		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
-			json_array_append_new(a, convert(d, yaml_document_get_node(d, *i), depth + 1));
-		return a;
-	}
-	case YAML_MAPPING_NODE: {
-		json_t *o = json_object();
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = yaml_document_get_node(d, p->key);
-			if (!k || k->type != YAML_SCALAR_NODE)
-				continue;
-			json_object_set_new(o, (const char *)k->data.scalar.value,
-					    convert(d, yaml_document_get_node(d, p->value), depth + 1));
-		}
-		return o;
-	}
-	default:
-		return json_null();
-	}
-}
-
-static char *yaml_problem(yaml_parser_t *p)
-{
-	char *err = NULL;
-	const yaml_mark_t *m = p->context ? &p->context_mark : &p->problem_mark;
-	if (p->problem_mark.line || !p->context)
-		m = &p->problem_mark;
-	if (asprintf(&err, "yaml: line %zu: %s", m->line + 1, p->problem ? p->problem : "syntax error") < 0)
-		err = NULL;
-	return err;
-}
-
-json_t *kctl_yaml_load(const char *buf, size_t len, char **err)
-{
-	*err = NULL;
-	const char *s = buf;
-	while (s < buf + len && isspace((unsigned char)*s))
-		s++;
-	if (s < buf + len && (*s == '{' || *s == '[')) {
-		json_error_t je;
-		json_t *v = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, &je);
-		if (!v) {
-			if (asprintf(err, "%s", je.text) < 0)
-				*err = NULL;
-			return NULL;
-		}
-		return json_pack("[o]", v);
-	}
-	yaml_parser_t p;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-	json_t *docs = json_array();
-	for (;;) {
-		yaml_document_t d;
-		if (!yaml_parser_load(&p, &d)) {
-			*err = yaml_problem(&p);
-			json_decref(docs);
-			docs = NULL;
-			break;
-		}
-		yaml_node_t *root = yaml_document_get_root_node(&d);
-		if (!root) {
-			yaml_document_delete(&d);
-			break;
-		}
-		json_t *v = convert(&d, root, 0);
-		yaml_document_delete(&d);
-		if (!json_is_null(v))
-			json_array_append_new(docs, v);
-		else
-			json_decref(v);
-	}
-	yaml_parser_delete(&p);
-	return docs;
-}
 
 /* ---- writing ------------------------------------------------------------------ */
 
@@ -169,10 +37,11 @@ static bool needs_quotes(const char *s)
 		return true;
 	if (strstr(s, ": ") || strstr(s, " #") || s[strlen(s) - 1] == ':')
 		return true;
+	/* what our reader (decode's, which kubectl -f uses) reads it as */
 	json_t *as_yaml = NULL;
-	char *err = NULL;
-	as_yaml = kctl_yaml_load(s, strlen(s), &err);
-	free(err);
+	struct diag_list d = {0};
+	decode_read_json("value.yaml", s, strlen(s), 0, &as_yaml, &d);
+	diag_list_clear(&d);
 	json_t *v = json_array_get(as_yaml, 0);
 	bool other = !v || !json_is_string(v) || strcmp(json_string_value(v), s) != 0;
 	json_decref(as_yaml);

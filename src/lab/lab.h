@@ -29,6 +29,7 @@
 #include "util/diag.h"
 
 #define LAB_NAME_MAX 20         /* lab names: [a-z0-9]{1,20} */
+#define LAB_DEFAULT_NAME "netpol"  /* the lab of a command without --lab */
 #define LAB_GATEWAY_IP "169.254.1.1"
 #define LAB_DNS_IP "198.19.0.10"
 #define LAB_POD_CIDR "198.18.0.0/16"
@@ -112,6 +113,35 @@ void lab_free(struct lab *lab);
  * namespaces and the lab's state directory (state_dir NULL: /run/netpol).
  * Returns the number of namespaces removed, or -errno. */
 int lab_sweep(const char *name, const char *state_dir);
+
+/* ---- run files and the processes they name ---------------------------- */
+
+/* "<state_dir>/<name><suffix>" (state_dir NULL: /run/netpol), e.g. the
+ * agent's "-agent.pid" and "-agent.ready" beside the lab's "<name>.lock".
+ * Caller frees; NULL when out of memory. */
+char *lab_run_file(const char *name, const char *state_dir, const char *suffix);
+#define LAB_AGENT_PID_SUFFIX "-agent.pid"      /* written by the daemon */
+#define LAB_AGENT_READY_SUFFIX "-agent.ready"  /* touched by the agent once in sync */
+
+/* The pid a pid file holds; 0 when it is missing or holds none. */
+long lab_read_pid_file(const char *path);
+int lab_write_pid_file(const char *path, pid_t pid);
+
+/* True when pid runs `netpol VERB` of lab name: its argv[1] is verb and its
+ * --lab is name (no --lab: LAB_DEFAULT_NAME; name NULL: any lab). A zombie
+ * runs nothing. */
+bool lab_proc_is(pid_t pid, const char *verb, const char *name);
+
+/* Stops pid when it runs `netpol VERB` of lab name (lab_proc_is): SIGTERM,
+ * then SIGKILL after grace_ms, and waits until it has exited (it need not
+ * be a child). Returns pid when it stopped it, 0 when pid runs no such
+ * process, -ETIMEDOUT when it outlived SIGKILL by 5 s, or -errno. */
+int lab_stop_proc(pid_t pid, const char *verb, const char *name, int grace_ms);
+
+/* Removes the run files of a lab that no process owns any more: the
+ * agent's pid and ready files, and "<name>.lock" unless a lab holds it.
+ * Returns 0 or -errno (the first error; it still tries every file). */
+int lab_run_files_remove(const char *name, const char *state_dir);
 
 const char *lab_name(const struct lab *lab);
 /* "<lab>-node", the name `ip netns` shows for the node. */

@@ -101,6 +101,23 @@ static int lab_fill_opts(struct lab *lab, const struct lab_opts *o)
 	return 0;
 }
 
+/* A child forked by the lab holds the lock's open file until it execs
+ * (O_CLOEXEC closes it only then), so a lab started right after another
+ * one stopped may find the lock briefly held by such a child: wait for it
+ * a bounded time. A live daemon holds it for good and still gets -EBUSY. */
+static int lab_lock_take(int fd)
+{
+	for (int tries = 0;; tries++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -errno;
+		if (tries >= 60)
+			return -EBUSY;
+		usleep(50 * 1000);
+	}
+}
+
 /* Held for the lab's lifetime; a second owner of the same name fails. */
 static int lab_lock(struct lab *lab)
 {
@@ -114,8 +131,8 @@ static int lab_lock(struct lab *lab)
 		lab->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (lab->lock_fd < 0)
 			rc = -errno;
-		else if (flock(lab->lock_fd, LOCK_EX | LOCK_NB) < 0)
-			rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		else
+			rc = lab_lock_take(lab->lock_fd);
 	}
 	if (rc == 0)
 		lab->lock_path = path;

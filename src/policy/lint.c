@@ -82,6 +82,82 @@ static int each_rule(struct lint *l, const struct pol_entry *pe, rule_fn fn)
 	return 0;
 }
 
+static char *name_list(const struct ptrvec *pods, const char *(*name_of)(const void *));
+
+static const char *pod_name_of(const void *pod)
+{
+	return ((const struct np_pod *)pod)->meta.name;
+}
+
+static char *pod_list(const struct ptrvec *pods)
+{
+	return name_list(pods, pod_name_of);
+}
+
+/* ---- NP008: a selector that matches nothing but would with one term changed ---------- */
+
+/* what: "policy x/y: podSelector", "policy x/y: peer podSelector". */
+static int lint_near_selector(struct lint *l, struct np_pos pos, const char *what,
+			      const struct np_selector *sel, const char *ns)
+{
+	const struct np_requirement *term;
+	const struct np_pod **pods;
+	size_t n;
+	int err = engine_selector_near_pods(l->e, sel, ns, &term, &pods, &n);
+	if (err || !term) {
+		free(pods);
+		return err;
+	}
+	struct np_selector one = {(struct np_requirement *)term, 1};
+	struct ptrvec pv = {(void **)pods, n, n};
+	char *st = sel_text(sel), *tt = selector_to_string(&one), *names = pod_list(&pv);
+	char *labels = labels_to_string(&pods[0]->meta.labels);
+	if (!st || !tt || !names || !labels)
+		err = -ENOMEM;
+	else
+		err = finding(l, DIAG_WARNING, pos_or(term->pos, pos), "NP008",
+			      "%s {%s} matches no pod in namespace %s, but only its term %s keeps "
+			      "it from matching %zu pod%s: %s (labels %s)", what, st, ns,
+			      tt, n, n == 1 ? "" : "s", names, labels);
+	free(st);
+	free(tt);
+	free(names);
+	free(labels);
+	free(pods);
+	return err;
+}
+
+static int lint_near_namespaces(struct lint *l, const struct pol_entry *pe, struct np_pos pos,
+				const struct np_selector *sel)
+{
+	const struct np_requirement *term;
+	const struct np_labels *labels;
+	const char **names;
+	size_t n;
+	int err = engine_selector_near_namespaces(l->e, sel, &term, &names, &labels, &n);
+	if (err || !term) {
+		free(names);
+		return err;
+	}
+	struct np_selector one = {(struct np_requirement *)term, 1};
+	struct ptrvec pv = {(void **)names, n, n};
+	char *st = sel_text(sel), *tt = selector_to_string(&one), *list = name_list(&pv, NULL);
+	char *lt = labels_to_string(labels);
+	if (!st || !tt || !list || !lt)
+		err = -ENOMEM;
+	else
+		err = finding(l, DIAG_WARNING, pos_or(term->pos, pos), "NP008",
+			      "policy %s/%s: namespaceSelector {%s} matches no namespace, but only its "
+			      "term %s keeps it from matching namespace%s %s (labels %s)", pe->ns->name,
+			      pe->pol->meta.name, st, tt, n == 1 ? "" : "s", list, lt);
+	free(st);
+	free(tt);
+	free(list);
+	free(lt);
+	free(names);
+	return err;
+}
+
 /* ---- NP001: a policy that selects nothing ------------------------------------------- */
 
 static int lint_selects_nothing(struct lint *l, const struct pol_entry *pe)
@@ -89,13 +165,18 @@ static int lint_selects_nothing(struct lint *l, const struct pol_entry *pe)
 	const struct np_policy *pol = pe->pol;
 	if (pe->selected->n > 0)
 		return 0;
-	char *s = sel_text(&pol->pod_sel);
+	char *s = sel_text(&pol->pod_sel), *what = NULL;
 	if (!s)
 		return -ENOMEM;
 	int err = finding(l, DIAG_WARNING, pol->meta.pos, "NP001",
 			  "policy %s/%s selects no pod in the input (podSelector %s)",
 			  pe->ns->name, pol->meta.name, s);
 	free(s);
+	if (!err && asprintf(&what, "policy %s/%s: podSelector", pe->ns->name, pol->meta.name) < 0)
+		return -ENOMEM;
+	if (!err)
+		err = lint_near_selector(l, pol->meta.pos, what, &pol->pod_sel, pe->ns->name);
+	free(what);
 	return err;
 }
 
@@ -136,7 +217,7 @@ static int lint_peer(struct lint *l, const struct pol_entry *pe, const struct np
 		err = finding(l, DIAG_WARNING, pos, "NP002",
 			      "namespaceSelector %s matches no namespace in the input", ns_text);
 		free(ns_text);
-		return err;
+		return err ? err : lint_near_namespaces(l, pe, pos, &peer->ns_sel);
 	}
 	/* An empty podSelector only finds nothing when the namespaces have no
 	 * pods in the input, and namespaces whose pods the input does not
@@ -155,6 +236,13 @@ static int lint_peer(struct lint *l, const struct pol_entry *pe, const struct np
 		err = finding(l, DIAG_WARNING, pos, "NP002",
 			      "podSelector %s matches no pod in namespace %s", ps_text, pe->ns->name);
 	free(ps_text);
+	if (!err && !peer->has_ns_sel) {
+		char *what = NULL;
+		if (asprintf(&what, "policy %s/%s: peer podSelector", pe->ns->name, pe->pol->meta.name) < 0)
+			return -ENOMEM;
+		err = lint_near_selector(l, pos, what, &peer->pod_sel, pe->ns->name);
+		free(what);
+	}
 	free(ns_text);
 	return err;
 }
@@ -450,8 +538,9 @@ static int dns_judge_pod(struct lint *l, const struct np_pod *pod, const struct 
 	return err;
 }
 
-/* "a, b, c and 4 more" */
-static char *pod_list(const struct ptrvec *pods)
+/* "a, b, c and 4 more": the names of pods, or the strings themselves when
+ * name_of is NULL. */
+static char *name_list(const struct ptrvec *pods, const char *(*name_of)(const void *))
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -459,7 +548,7 @@ static char *pod_list(const struct ptrvec *pods)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; i < pods->n && i < LIST_MAX; i++)
-		fprintf(f, "%s%s", i ? ", " : "", ((const struct np_pod *)pods->v[i])->meta.name);
+		fprintf(f, "%s%s", i ? ", " : "", name_of ? name_of(pods->v[i]) : (const char *)pods->v[i]);
 	if (pods->n > LIST_MAX)
 		fprintf(f, " and %zu more", pods->n - LIST_MAX);
 	fclose(f);
@@ -531,6 +620,7 @@ static int lint_policy(struct lint *l, const struct np_policy *pol)
 	int err;
 	if (!pe)
 		return -ESTALE;
+
 	if ((err = lint_selects_nothing(l, pe)) < 0 || (err = each_rule(l, pe, lint_rule_peers)) < 0 ||
 	    (err = each_rule(l, pe, lint_rule_shadowed)) < 0 ||
 	    (err = each_rule(l, pe, lint_rule_named_ports)) < 0)

@@ -104,14 +104,61 @@ int engine_reach(struct engine *e, const struct np_port *ports, size_t nports,
 bool matrix_allowed(const struct np_matrix *m, size_t port, size_t src, size_t dst);
 void matrix_free(struct np_matrix *m);
 
-/* Every distinct containerPort (number/protocol) of the cluster's pods,
+/* The ports worth evaluating when none are given: every distinct
+ * containerPort of the cluster's pods, Service targetPort (numbered) and
+ * port number that a policy rule names (a range by its first port),
  * sorted by protocol then number. Caller frees *out. */
 int cluster_ports(const struct np_cluster *cl, struct np_port **out, size_t *n);
+
+/* A policy that would allow a connection in one direction but for one
+ * selector term (a matchLabels entry or a matchExpressions requirement)
+ * that fails, while everything else (policyTypes, ports, protocol, the
+ * other terms, the peer's namespace, ipBlocks) would allow it. */
+enum np_miss_kind {
+	NP_MISS_POD_SELECTOR,       /* the policy's podSelector, on the pod it protects */
+	NP_MISS_PEER_POD_SELECTOR,  /* a peer's podSelector, on the other end */
+	NP_MISS_PEER_NS_SELECTOR,   /* a peer's namespaceSelector, on the other end's namespace */
+};
+
+struct np_near_miss {
+	const struct np_policy *policy;
+	bool egress;
+	enum np_miss_kind kind;
+	int rule, peer;                      /* the rule that would allow; peer -1: it lists none */
+	const struct np_selector *selector;  /* the selector that fails ... */
+	const struct np_requirement *term;   /* ... on this one term */
+	const struct np_pod *pod;            /* the pod it was tried on (or whose namespace) */
+	const struct np_labels *labels;      /* the labels it failed on (pod's or namespace's) */
+};
+
+/* The near misses of one direction (egress of src, or ingress of dst) on
+ * port: one per policy (its first rule and peer that is one term off), by
+ * policy name. For a direction that is allowed there may be some too; the
+ * caller asks for denied ones. *out (caller frees) borrows from the engine
+ * and the cluster. 0 or -ENOMEM. */
+int engine_near_misses(struct engine *e, bool egress, const struct np_endpoint *src,
+		       const struct np_endpoint *dst, struct np_port port,
+		       struct np_near_miss **out, size_t *n);
+
+/* The pods of namespace ns that sel would match but for one term, for the
+ * term that most pods fail alone (*term, NULL when no pod is one term
+ * off). *pods sorted by name; caller frees. 0 or -ENOMEM. */
+int engine_selector_near_pods(struct engine *e, const struct np_selector *sel, const char *ns,
+			      const struct np_requirement **term, const struct np_pod ***pods,
+			      size_t *n);
+
+/* The same for namespaces: the names of those sel would match but for
+ * one term (*names sorted, caller frees; the strings and *labels, the
+ * labels of one of them, belong to the engine). */
+int engine_selector_near_namespaces(struct engine *e, const struct np_selector *sel,
+				    const struct np_requirement **term, const char ***names,
+				    const struct np_labels **labels, size_t *n);
 
 /* Lint: appends findings as DIAG_WARNING records with file:line and a code:
  *   NP001 policy selects no pod          NP002 peer selector matches nothing
  *   NP003 egress isolation blocks DNS    NP004 rule shadowed by another rule
  *   NP005 named port declared by no pod  NP006 except outside its cidr
+ *   NP008 selector that matches nothing but would with one term changed
  * (NP006 is reported by the decoder, as the API server rejects it), and
  * DIAG_NOTE records for NP007: DNS allowed over UDP but not over TCP.
  * Sorted by file/line. Returns the number of warnings (notes do not

@@ -452,26 +452,72 @@ static int port_cmp(const void *a, const void *b)
 	return (x->port > y->port) - (x->port < y->port);
 }
 
+/* A growing list of ports. */
+struct port_list {
+	struct np_port *v;
+	size_t n, cap;
+	int err;
+};
+
+static void port_list_add(struct port_list *l, int port, enum np_proto proto)
+{
+	struct np_port *grown = l->err ? NULL : vec_grow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	if (!grown) {
+		l->err = -ENOMEM;
+		return;
+	}
+	l->v = grown;
+	l->v[l->n++] = (struct np_port){port, proto};
+}
+
+/* A Service sends to its targetPort (the port itself when none is
+ * written); a named one resolves to a containerPort, listed already. */
+static void service_ports(struct port_list *l, const struct np_service *svc)
+{
+	for (size_t j = 0; j < svc->nports; j++) {
+		const struct np_service_port *sp = &svc->ports[j];
+		if (!sp->target_port_name)
+			port_list_add(l, sp->target_port ? sp->target_port : sp->port, sp->proto);
+	}
+}
+
+/* The numbers the rules of a policy name (a range by its first port). */
+static void policy_ports(struct port_list *l, const struct np_policy *pol)
+{
+	for (int egress = 0; egress < 2; egress++) {
+		const struct np_rule *rules = egress ? pol->egress : pol->ingress;
+		size_t nrules = egress ? pol->negress : pol->ningress;
+		for (size_t r = 0; r < nrules; r++)
+			for (size_t k = 0; k < rules[r].nports; k++)
+				if (rules[r].ports[k].kind == PORT_NUMBER)
+					port_list_add(l, rules[r].ports[k].port, rules[r].ports[k].proto);
+	}
+}
+
 int cluster_ports(const struct np_cluster *cl, struct np_port **out, size_t *n)
 {
-	size_t total = 0, k = 0;
-	struct np_port *p;
+	struct port_list l = {0};
 	*out = NULL;
 	*n = 0;
 	for (size_t i = 0; i < cl->npods; i++)
-		total += cl->pods[i]->nports;
-	p = calloc(total + 1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	for (size_t i = 0; i < cl->npods; i++)
 		for (size_t j = 0; j < cl->pods[i]->nports; j++)
-			p[k++] = (struct np_port){cl->pods[i]->ports[j].port, cl->pods[i]->ports[j].proto};
-	qsort(p, k, sizeof(*p), port_cmp);
+			port_list_add(&l, cl->pods[i]->ports[j].port, cl->pods[i]->ports[j].proto);
+	for (size_t i = 0; i < cl->nservices; i++)
+		service_ports(&l, cl->services[i]);
+	for (size_t i = 0; i < cl->npolicies; i++)
+		policy_ports(&l, cl->policies[i]);
+	if (!l.err && !l.v && !(l.v = calloc(1, sizeof(*l.v))))
+		l.err = -ENOMEM;    /* *out is an array even when empty */
+	if (l.err) {
+		free(l.v);
+		return l.err;
+	}
+	qsort(l.v, l.n, sizeof(*l.v), port_cmp);
 	size_t u = 0;
-	for (size_t i = 0; i < k; i++)
-		if (u == 0 || port_cmp(&p[u - 1], &p[i]) != 0)
-			p[u++] = p[i];
-	*out = p;
+	for (size_t i = 0; i < l.n; i++)
+		if (u == 0 || port_cmp(&l.v[u - 1], &l.v[i]) != 0)
+			l.v[u++] = l.v[i];
+	*out = l.v;
 	*n = u;
 	return 0;
 }

@@ -35,31 +35,49 @@ static int write_row(struct store *s, enum store_event_type t,
 	int rc = sqlite3_step(st);
 	bool one = sqlite3_changes(s->db) == 1;
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE && one ? 0 : -EIO;
+	if (rc != SQLITE_DONE)
+		return store_sql_errno(s, rc);
+	return one ? 0 : -EIO;
+}
+
+/* The row, the event and the revision as one transaction. */
+static int write_change(struct store *s, enum store_event_type t, enum store_resource r,
+			json_t *obj, uint64_t rv, struct store_log_change *c)
+{
+	int ret = store_begin(s);
+	if (ret < 0)
+		return ret;
+	if ((ret = write_row(s, t, r, obj, rv)) < 0 ||
+	    (ret = store_log_event(s, rv, t, r, obj, c)) < 0 ||
+	    (ret = store_set_revision(s, rv, c)) < 0 ||
+	    (ret = store_commit(s)) < 0)
+		store_rollback(s);
+	return ret;
 }
 
 /* Writes obj as the next revision; on success the event is published.
- * Caller holds the lock. */
+ * A write that frees (a delete, or the mark that starts one) may give up
+ * the disk reserve when the disk is full. Caller holds the lock. */
 static int commit_change(struct store *s, enum store_event_type t,
-			 enum store_resource r, json_t *obj)
+			 enum store_resource r, json_t *obj, bool frees)
 {
 	uint64_t rv = s->rv + 1;
-	int ret = store_set_rv(obj, rv);
+	struct store_log_change c = {0};
+	int ret = store_disk_writable(s, frees);
+	if (ret == 0)
+		ret = store_set_rv(obj, rv);
+	if (ret == 0)
+		ret = write_change(s, t, r, obj, rv, &c);
+	if (ret == -ENOSPC && frees && store_disk_release(s) == 0)
+		ret = write_change(s, t, r, obj, rv, &c);
 	if (ret < 0)
 		return ret;
-	if ((ret = store_begin(s)) < 0)
-		return ret;
-	if ((ret = write_row(s, t, r, obj, rv)) < 0 ||
-	    (ret = store_log_event(s, rv, t, r, obj)) < 0 ||
-	    (ret = store_set_revision(s, rv)) < 0 ||
-	    (ret = store_commit(s)) < 0) {
-		store_rollback(s);
-		return ret;
-	}
 	s->rv = rv;
-	if (rv > (uint64_t)s->log_size && rv - (uint64_t)s->log_size > s->compacted)
-		s->compacted = rv - (uint64_t)s->log_size;
+	s->compacted = c.compacted;
+	s->log_bytes += c.added;
+	s->log_bytes -= c.freed < s->log_bytes ? c.freed : s->log_bytes;
 	store_watch_publish(s, rv, t, r, obj);
+	store_disk_after_write(s);
 	return 0;
 }
 
@@ -96,7 +114,7 @@ static int create_locked(struct store *s, enum store_resource r, json_t *obj,
 		return ret;
 	if (flags & STORE_DRY_RUN)
 		return 0;
-	return commit_change(s, STORE_ADDED, r, obj);
+	return commit_change(s, STORE_ADDED, r, obj, false);
 }
 
 int store_create(struct store *s, enum store_resource r, json_t *obj,
@@ -137,7 +155,7 @@ static int update_locked(struct store *s, enum store_resource r, json_t *old,
 		*out = json_equal(old, obj) ? json_incref(old) : json_incref(obj);
 		return 0;
 	}
-	if ((ret = commit_change(s, STORE_MODIFIED, r, obj)) < 0)
+	if ((ret = commit_change(s, STORE_MODIFIED, r, obj, false)) < 0)
 		return ret;
 	*out = json_incref(obj);
 	return 0;
@@ -215,7 +233,7 @@ static int delete_locked(struct store *s, enum store_resource r, const char *ns,
 	if (ret == 0 && !rv_matches(old, rv))
 		ret = -ESTALE;
 	if (ret == 0 && !(flags & STORE_DRY_RUN))
-		ret = commit_change(s, STORE_DELETED, r, old);
+		ret = commit_change(s, STORE_DELETED, r, old, true);
 	if (ret < 0) {
 		json_decref(old);
 		return ret;
@@ -270,7 +288,7 @@ static int mark_locked(struct store *s, enum store_resource r, const char *ns,
 	/* the write goes around store_prepare_update on purpose: the
 	 * deletion fields are system fields it would restore */
 	if (ret == 0 && mark(r, obj) && !(flags & STORE_DRY_RUN))
-		ret = commit_change(s, STORE_MODIFIED, r, obj);
+		ret = commit_change(s, STORE_MODIFIED, r, obj, true);
 	if (ret < 0) {
 		json_decref(obj);
 		return ret;

@@ -10,8 +10,14 @@
  * write bumps it inside its transaction, stores it as the object's
  * metadata.resourceVersion and appends an event (ADDED, MODIFIED, DELETED)
  * to an event log. Watches replay the log from a revision and then follow
- * live writes, in revision order. The log keeps the newest N events; a
- * watch from before them fails with -ERANGE (the API answers 410 Gone).
+ * live writes, in revision order. The log keeps the newest N events, and
+ * no more than B bytes of them; a watch from before them fails with -ERANGE
+ * (the API answers 410 Gone). Space the log gives up goes back to the file
+ * system (auto_vacuum=INCREMENTAL, WAL checkpoints that truncate).
+ *
+ * The store refuses to open a corrupt database (PRAGMA quick_check) and
+ * stops writing when SQLite finds corruption later (-EUCLEAN). A full disk
+ * is -ENOSPC; with a disk reserve, deletes still work on a full disk.
  *
  * Every function is thread-safe. Objects passed in are borrowed (the store
  * copies what it keeps); objects handed out are new references the caller
@@ -26,7 +32,10 @@
  *   -EPERM   create in a namespace that is being terminated
  *   -EINVAL  the object lacks what the store needs (name, metadata)
  *   -ERANGE  watch from a revision older than the kept event log
- *   -EIO     SQLite failed
+ *   -ENOSPC  the disk is full, or the disk reserve cannot be made again
+ *            (-EDQUOT when a quota is what is full)
+ *   -EUCLEAN the database is corrupt; no write is accepted any more
+ *   -EIO     SQLite failed otherwise
  */
 #ifndef NETPOL_STORE_H
 #define NETPOL_STORE_H
@@ -69,10 +78,25 @@ struct store;
 struct store_options {
 	const char *path;       /* the database file, e.g. STATE_DIR/store.db */
 	long event_log_size;    /* events kept for watches; 0 = 10000 */
+	/* Bytes of event bodies kept for watches; 0 = 64 MiB. The newest
+	 * event is kept whatever its size. */
+	long long event_log_bytes;
+	/* Bytes preallocated in PATH.reserve; 0 = no reserve. When a delete
+	 * finds the disk full, the reserve is given up so that the delete
+	 * goes through; until it can be made again, creates and updates fail
+	 * with -ENOSPC, so only deletes can use the space it freed. */
+	long long disk_reserve;
+	/* Write PATH.created once the store exists, and while it exists
+	 * refuse a missing or empty PATH, which would otherwise open as a new
+	 * empty store and lose every object without a word. */
+	bool created_marker;
 };
 
-/* Opens (creating if needed) the database. On failure returns -errno and,
- * when err is non-NULL, sets *err to a message the caller frees. */
+/* Opens (creating if needed) the database after checking it: -EUCLEAN
+ * when it is corrupt or empty while PATH.created exists, -ENOENT when it
+ * is missing while PATH.created exists. On failure returns -errno and,
+ * when err is non-NULL, sets *err to a message the caller frees (for a
+ * corrupt or missing store it names the file and how to recover). */
 int store_open(const struct store_options *opts, struct store **out, char **err);
 /* Closes the database. Every watch must have been closed before.
  * store_close(NULL) is a no-op. */
@@ -80,6 +104,12 @@ void store_close(struct store *s);
 
 /* The newest revision written (0 for an empty store). */
 uint64_t store_revision(struct store *s);
+
+/* How many stored rows (objects in lists, events in watch replays) were
+ * skipped because they could not be read back as JSON, since the store
+ * was opened. A caller can compare it before and after to log what was
+ * left out. */
+uint64_t store_unreadable_rows(struct store *s);
 
 /* ---- reads --------------------------------------------------------------------- */
 

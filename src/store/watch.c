@@ -344,7 +344,7 @@ static int replay(struct store *s, struct store_watch *w, uint64_t from_rv)
 		const char *body = (const char *)sqlite3_column_text(st, 3);
 		json_t *obj = body ? json_loads(body, 0, NULL) : NULL;
 		if (!obj || !res || store_resource_parse(res, &r) < 0)
-			ret = -EIO;
+			s->unreadable++;  /* skipped, as lists skip such a row */
 		else if (wants(w, r, obj) && ++n > w->max)
 			w->overflow = true;  /* more than it may fall behind */
 		else if (wants(w, r, obj))
@@ -354,7 +354,7 @@ static int replay(struct store *s, struct store_watch *w, uint64_t from_rv)
 		json_decref(obj);
 	}
 	if (ret == 0 && !w->overflow && rc != SQLITE_DONE)
-		ret = -EIO;
+		ret = store_sql_errno(s, rc);
 	sqlite3_reset(st);
 	return ret;
 }

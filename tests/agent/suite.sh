@@ -8,7 +8,9 @@
 # netpol.io/interface annotation put into the store through the API.
 #   a. upstream-like matrix: every pod pair on 80/TCP and 81/UDP passes or
 #      fails on real traffic exactly as the engine says, policy after policy
-#   d. live `netpol explain` agrees with the offline one on the same objects
+#   d. live `netpol explain` agrees with the offline one on the same objects;
+#      it takes its lab from NETPOL_LAB/NETPOL_SOCKET, a Service as an
+#      endpoint, and names a near miss
 #   b. churn: 1,000 random policy and label changes through the API while
 #      probers check a flow every version denies and one every version allows
 #   c. restart under traffic: SIGTERM keeps the table, a new agent changes
@@ -175,6 +177,45 @@ in_pids() { local p; for p in "${pids[@]}" "$agent_pid"; do [ "$p" = "$1" ] && r
 matrix no-policies
 api POST $NP/x/networkpolicies '{"metadata":{"name":"deny-ingress"},"spec":{"podSelector":{},"policyTypes":["Ingress"]}}' >/dev/null
 matrix default-deny-ingress
+
+# ---- f. kubectl -f of a policy the reader refuses changes nothing -------------------------
+# Read as kubectl's reader used to, {trusted: 1e999} became {} (every pod of
+# x) and port 1e999 every TCP port: either would open a -> b.
+kubectl_f() { NETPOL_SOCKET=$SOCK NETPOL_STATE_DIR=$T/state NETPOL_LAB=$LAB timeout 30 "$NETPOL" create -f "$@"; }
+cat > "$T/peer.yaml" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: widened-peer}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {trusted: 1e999}}}]
+EOF
+cat > "$T/port.yaml" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: widened-port}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - ports: [{port: 1e999}]
+EOF
+why=
+kubectl_f "$T/peer.yaml" -n x > "$T/peer.out" 2>&1 && why="$why peer policy accepted;"
+grep -qx "$T/peer.yaml:7:50: error: 1e999 cannot be represented: number out of range" "$T/peer.out" ||
+  why="$why peer: $(head -c 200 "$T/peer.out");"
+kubectl_f "$T/port.yaml" -n x > "$T/port.out" 2>&1 && why="$why port policy accepted;"
+grep -qx "$T/port.yaml:7:20: error: 1e999 cannot be represented: number out of range" "$T/port.out" ||
+  why="$why port: $(head -c 200 "$T/port.out");"
+for name in widened-peer widened-port; do
+  [ "$(api GET $NP/x/networkpolicies/$name | jq -r .code)" = 404 ] || why="$why $name stored;"
+done
+wait_sync || why="$why agent not in sync;"
+reach a b 80/TCP 1 && why="$why a -> b 80/TCP connected;"
+[ -z "$why" ] && pass "kubectl-f-of-1e999-peer-or-port-is-refused-and-the-flow-stays-denied" ||
+  fail "kubectl-f-of-1e999-peer-or-port-is-refused-and-the-flow-stays-denied" "$why"
+api DELETE $NP/x/networkpolicies/widened-peer > /dev/null
+api DELETE $NP/x/networkpolicies/widened-port > /dev/null
 api POST $NP/x/networkpolicies '{"metadata":{"name":"friends"},"spec":{"podSelector":{"matchLabels":{"app":"a"}},
   "ingress":[{"from":[{"namespaceSelector":{},"podSelector":{"matchLabels":{"role":"friend"}}}],"ports":[{"port":80}]}]}}' >/dev/null
 matrix allow-friends-on-80
@@ -201,7 +242,20 @@ if [[ $txt == *"kernel ("*"set in-iso"*"packets "*'"npa" counter comment "x/a in
 else
   fail live-explain-shows-kernel-counters "$txt"
 fi
-for pol in x/deny-ingress x/friends y/egress; do
+# the environment chooses the lab as for the kubectl verbs; a Service
+# stands for its pod on its targetPort; a near miss names the one term
+api POST $NP/x/networkpolicies '{"metadata":{"name":"near-b"},"spec":{"podSelector":{"matchLabels":{"app":"b","tier":"t1"}},
+  "ingress":[{"ports":[{"port":80}]}]}}' >/dev/null
+api POST /api/v1/namespaces/x/services '{"metadata":{"name":"bsvc"},"spec":{"selector":{"app":"b"},
+  "ports":[{"port":8080,"targetPort":80}]}}' >/dev/null
+wait_sync
+j=$(NETPOL_LAB=$LAB NETPOL_SOCKET=$SOCK "$NETPOL" explain --from x/a --to x/svc/bsvc --port 8080 -o json)
+got=$(jq -r '[.kernel.node, .to, .port, .allowed, (.ingress.nearMisses[] | .policy + " " + .term)] | join(",")' <<< "$j")
+want="/run/netns/$NODE,x/b,80,false,x/near-b tier=t1"
+[ "$got" = "$want" ] && pass live-explain-env-service-near-miss ||
+  fail live-explain-env-service-near-miss "got $got, want $want: $j"
+api DELETE /api/v1/namespaces/x/services/bsvc >/dev/null
+for pol in x/deny-ingress x/friends y/egress x/near-b; do
   api DELETE "$NP/${pol%/*}/networkpolicies/${pol#*/}" >/dev/null
 done
 

@@ -287,6 +287,25 @@ t_errors_are_kubernetes_statuses() {
   expect_code 404 GET /api/v1/widgets
 }
 
+t_json_bodies_are_read_by_the_manifest_reader() {
+  start_daemon
+  local np='{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"p"},"spec":{"podSelector":{},"ingress":[{"ports":[{"port":PORT}]}]}}'
+  expect_code 201 POST /apis/networking.k8s.io/v1/namespaces/default/networkpolicies "${np/PORT/80.0}"
+  [ "$(jq -c '.spec.ingress[0].ports[0].port' "$T/body")" = 80 ] || fail "80.0 answered as $(jq -c .spec "$T/body")"
+  expect_code 200 GET /apis/networking.k8s.io/v1/namespaces/default/networkpolicies/p
+  grep -q '"port": *80[,}]' "$T/body" || fail "80.0 stored as $(cat "$T/body")"
+  local bad
+  for bad in 1e999 99999999999999999999 '80, "port": 81'; do
+    expect_code 400 POST /apis/networking.k8s.io/v1/namespaces/default/networkpolicies "${np/PORT/$bad}"
+    [ "$(jbody .reason)" = BadRequest ] || fail "$bad: reason $(jbody .reason)"
+  done
+  grep -q 'line 1, column [0-9]*: JSON syntax error: duplicate object key' "$T/body" || fail "duplicate key: $(cat "$T/body")"
+  local deep
+  deep="$(printf '[%.0s' $(seq 200))$(printf ']%.0s' $(seq 200))"
+  expect_code 400 POST /apis/networking.k8s.io/v1/namespaces/default/networkpolicies "${np/PORT/$deep}"
+  grep -q 'nesting deeper than' "$T/body" || fail "depth 200: $(cat "$T/body")"
+}
+
 t_stale_update_is_409_conflict() {
   start_daemon
   expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json web)"
@@ -612,6 +631,61 @@ t_kubectl_get_watch_streams_changes() {
   fail "kubectl get -w did not show the pod: $(cat "$T/w.out")"
 }
 
+# Percent-escapes on the wire: libmicrohttpd's own decoder cut a path at
+# an escaped NUL (DELETE .../withrv%00junk deleted withrv) and a name that
+# is not UTF-8 left no Status to write (no answer at all).
+t_bad_escapes_in_paths_get_a_status_answer() {
+  start_daemon
+  expect_code 201 POST /api/v1/namespaces '{"metadata":{"name":"withrv"}}'
+  local p code
+  for p in /api/v1/namespaces/%ff /api/v1/namespaces/withrv%00junk /api/v1/namespaces/%zz \
+           /api/v1/namespaces/%c3%28; do
+    for m in GET DELETE; do
+      code=$(curl -s --path-as-is --unix-socket "$T/api.sock" -X $m -o "$T/body" \
+             -w '%{http_code}' "http://lab$p")
+      [ "$code" = 400 ] || fail "$m $p: got '$code', want 400: $(head -c 200 "$T/body")"
+      [ "$(jbody .kind)/$(jbody .code)" = Status/400 ] || fail "$m $p: no Status: $(head -c 200 "$T/body")"
+    done
+  done
+  expect_code 200 GET /api/v1/namespaces/withrv
+  [ "$(jbody .metadata.deletionTimestamp)" = null ] || fail "withrv was deleted"
+  # a valid escape still names the object
+  expect_code 200 GET /api/v1/namespaces/with%72v
+}
+
+# A Namespace nested 2,046 levels was stored and then broke every LIST of
+# namespaces (and with it the agent and kubectl get ns).
+t_deep_namespace_is_refused_and_lists_keep_working() {
+  start_daemon
+  local deep
+  deep=$(python3 -c 'print("{\"metadata\":{\"name\":\"poison\"},\"spec\":" + "{\"a\":" * 2046 + "{}" + "}" * 2047)')
+  expect_code 400 POST /api/v1/namespaces "$deep"
+  [ "$(jbody .reason)" = BadRequest ] || fail "reason $(jbody .reason)"
+  expect_code 422 POST /api/v1/namespaces/default/endpoints \
+    '{"metadata":{"name":"e"},"subsets":[{"addresses":[{"ip":"10.0.0.1","junk":{"a":{}}}]}]}'
+  expect_code 200 GET /api/v1/namespaces
+  [ "$(jbody '.items | length')" -ge 1 ] || fail "list: $(head -c 300 "$T/body")"
+  NETPOL_SOCKET=$T/api.sock "$NETPOL" get ns > "$T/get.out" 2>&1 || fail "get ns: $(cat "$T/get.out")"
+  grep -q '^default ' "$T/get.out" || fail "get ns: $(cat "$T/get.out")"
+}
+
+# resourceVersion and delete preconditions compared as the API server does.
+t_concurrency_checks_hold_on_the_wire() {
+  start_daemon
+  expect_code 201 POST /api/v1/namespaces/default/pods "$(pod_json web)"
+  local uid
+  uid=$(jbody .metadata.uid)
+  jq '.metadata.resourceVersion = 1 | .metadata.labels.x = "y"' "$T/body" > "$T/int.json"
+  expect_code 400 PUT /api/v1/namespaces/default/pods/web "$(cat "$T/int.json")"
+  expect_code 409 DELETE /api/v1/namespaces/default/pods/web '{"preconditions":{"uid":"nope"}}'
+  jbody .message | grep -q "Precondition failed: UID in precondition: nope, UID in object meta: $uid" ||
+    fail "message: $(jbody .message)"
+  expect_code 200 GET /api/v1/namespaces/default/pods/web
+  [ "$(jbody .metadata.labels.x)" = null ] || fail "the integer resourceVersion write landed"
+  expect_code 200 DELETE /api/v1/namespaces/default/pods/web "{\"preconditions\":{\"uid\":\"$uid\"}}"
+  expect_code 400 GET '/api/v1/pods?watch=1&resourceVersion=abc'
+}
+
 # ---- main ------------------------------------------------------------------------------------
 
 run first_start_makes_namespaces_pki_and_a_private_socket t_first_start_makes_namespaces_pki_and_a_private_socket
@@ -623,6 +697,7 @@ run strategic_merge_patch_merges_lists_by_key t_strategic_merge_patch_merges_lis
 run all_namespaces_lists_and_selectors t_all_namespaces_lists_and_selectors
 run errors_are_kubernetes_statuses t_errors_are_kubernetes_statuses
 run stale_update_is_409_conflict t_stale_update_is_409_conflict
+run json_bodies_are_read_by_the_manifest_reader t_json_bodies_are_read_by_the_manifest_reader
 run concurrent_writers_on_one_object_lose_no_update t_concurrent_writers_on_one_object_lose_no_update
 run request_bodies_over_3_mib_are_413 t_request_bodies_over_3_mib_are_413
 run tcp_api_needs_the_token_and_reveals_nothing_without_it t_tcp_api_needs_the_token_and_reveals_nothing_without_it
@@ -633,4 +708,7 @@ run sigkill_during_1000_concurrent_creates_loses_no_acknowledged_write t_sigkill
 run kubectl_get_create_apply_label_expose_delete t_kubectl_get_create_apply_label_expose_delete
 run kubectl_sees_server_side_validation_errors t_kubectl_sees_server_side_validation_errors
 run kubectl_get_watch_streams_changes t_kubectl_get_watch_streams_changes
+run bad_escapes_in_paths_get_a_status_answer t_bad_escapes_in_paths_get_a_status_answer
+run deep_namespace_is_refused_and_lists_keep_working t_deep_namespace_is_refused_and_lists_keep_working
+run concurrency_checks_hold_on_the_wire t_concurrency_checks_hold_on_the_wire
 exit 0

@@ -21,9 +21,14 @@ for tool in curl jq; do
 done
 [ -x "$STREAM" ] || { echo "FAIL daemon: $STREAM is not built"; exit 1; }
 
+# the lab's agents, by their command line (a daemon's, or a stray one)
+agents() { pgrep -f "(^|/)netpol agent --lab $LAB( |\$)" | tr '\n' ' '; }
+
 cleanup() {
   [ -f "$T/pid" ] && kill -TERM "$(cat "$T/pid")" 2>/dev/null && sleep 3
   [ -f "$T/pid" ] && kill -KILL "$(cat "$T/pid")" 2>/dev/null
+  local p
+  for p in $(agents) $(cat "$T/stray.pid" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
   sweep_lab "$LAB"
   rm -rf "$T"
 }
@@ -244,18 +249,122 @@ else
   fail hundred_pods_running_in_under_10s "not all running after 60 s"
 fi
 
+# ---- the agent's lifecycle --------------------------------------------------
+# From here the daemon supervises its agent: restarts after a SIGKILL, agent
+# crashes, and (below) `netpol down` after a crash.
+PROBE="$BUILD/src/probe/netpol-probe"
+READY="/run/netpol/$LAB-agent.ready"
+serve_with_agent() { # LOG
+  "$NETPOL" serve --state-dir "$T/state" --socket "$SOCK" --lab "$LAB" \
+    > /dev/null 2> "$1" &
+  echo $! > "$T/pid"
+}
+kill_daemon() { kill -KILL "$(cat "$T/pid")"; wait "$(cat "$T/pid")" 2>/dev/null; }
+logged_ready() { grep -q 'agent ready' "$1"; }
+# the daemon says "agent ready" only after its agent said "in sync"
+ready_after_sync() { # LOG
+  local sync ready
+  sync=$(grep -n 'netpol agent .*in sync' "$1" | head -n 1 | cut -d: -f1)
+  ready=$(grep -n 'agent ready' "$1" | head -n 1 | cut -d: -f1)
+  [ -n "$sync" ] && [ -n "$ready" ] && [ "$ready" -gt "$sync" ]
+}
+one_agent() { [ "$(agents | wc -w)" -eq 1 ]; }
+
+kill_daemon
+serve_with_agent "$T/serve.a1.err"
+wait_for 30 logged_ready "$T/serve.a1.err"
+
+# Five quick crashes grow the back-off; an agent that then ran a healthy
+# while crashes once more just as a policy is written: the policy must
+# reach the kernel within a second of the API write.
+nginx_ip=$(api GET /api/v1/namespaces/demo/pods?labelSelector=app%3Dnginx | jq -r '.items[0].status.podIP')
+to_nginx() { ip netns exec "$LAB-p-demo-access" "$PROBE" connect "$nginx_ip" 80 --protocol tcp --timeout 0.2 >/dev/null 2>&1; }
+restarted() { # OLD_PID
+  local now; now=$(agents)
+  [ -n "$now" ] && [ "$now" != "$1 " ] && [ -e "$READY" ]
+}
+healthy() { local p; p=$(agents); [ -n "$p" ] && [ "$(ps -o etimes= -p $p)" -ge 4 ]; }
+crashes=0
+for i in 1 2 3 4 5; do
+  logged_ready "$T/serve.a1.err" || break
+  old=$(agents)
+  [ -n "$old" ] && kill -KILL $old && wait_for 30 restarted $old && crashes=$((crashes + 1))
+done
+deny='{"metadata":{"name":"deny-nginx"},"spec":{"podSelector":{"matchLabels":{"app":"nginx"}},"policyTypes":["Ingress"]}}'
+NPS=/apis/networking.k8s.io/v1/namespaces/demo/networkpolicies
+ms=
+if [ $crashes -eq 5 ] && wait_for 20 healthy && wait_for 10 to_nginx; then
+  kill -KILL $(agents)
+  t0=$(date +%s%N)
+  api POST "$NPS" "$deny" >/dev/null
+  end=$((SECONDS + 20)); t1=
+  while to_nginx && [ $SECONDS -lt $end ]; do t1=$(date +%s%N); done
+  to_nginx || ms=$(( (${t1:-$t0} - t0) / 1000000 ))
+fi
+if [ -n "$ms" ] && [ "$ms" -lt 1000 ]; then
+  pass "agent_crash_x6_then_a_deny_policy_applies_in_under_1s (${ms} ms from the API write)"
+else
+  fail agent_crash_x6_then_a_deny_policy_applies_in_under_1s "crashes $crashes, ${ms:-never denied in 20 s} ms; $(grep 'agent (pid' "$T/serve.a1.err" | tail -n 2 | tr '\n' ';')"
+fi
+api DELETE "$NPS/deny-nginx" >/dev/null
+wait_for 20 to_nginx
+
+# A SIGKILLed daemon's agent goes with it; an agent its pid file names (a
+# stray one, e.g. of an older daemon) is stopped: one agent after a restart.
+wait_for 20 logged_ready "$T/serve.a1.err"
+kill_daemon
+"$NETPOL" agent --lab "$LAB" --socket "$SOCK" --ready-file "$T/stray.ready" >/dev/null 2>&1 &
+stray=$!; echo $stray > "$T/stray.pid"
+echo $stray > "/run/netpol/$LAB-agent.pid"
+serve_with_agent "$T/serve.a2.err"
+stray_gone() { ! kill -0 $stray 2>/dev/null; }
+if wait_for 30 logged_ready "$T/serve.a2.err" && ready_after_sync "$T/serve.a2.err" &&
+   wait_for 10 stray_gone && wait_for 10 one_agent; then
+  pass sigkill_then_restart_runs_exactly_one_agent_and_logs_ready_after_sync
+else
+  fail sigkill_then_restart_runs_exactly_one_agent_and_logs_ready_after_sync \
+    "agents: $(agents) (stray $stray); $(grep -E 'agent' "$T/serve.a2.err" | head -n 5 | tr '\n' ';')"
+fi
+kill -KILL $stray 2>/dev/null; wait $stray 2>/dev/null; rm -f "$T/stray.pid"
+
 pid=$(cat "$T/pid")
 kill -TERM "$pid"
 for i in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 left_ns=$(ip netns list | awk '{print $1}' | grep "^$LAB-" | tr '\n' ' ')
 left_procs=$(ps -eo pid,args | grep -c "[/]run/netpol/$LAB/")
-if ! kill -0 "$pid" 2>/dev/null && [ -z "$left_ns" ] && [ "$left_procs" -eq 0 ] &&
+if ! kill -0 "$pid" 2>/dev/null && [ -z "$left_ns" ] && [ "$left_procs" -eq 0 ] && [ -z "$(agents)" ] &&
    [ ! -e "$SOCK" ] && [ ! -e "$SOCK.pid" ]; then
   pass sigterm_leaves_nothing_of_the_lab
 else
-  fail sigterm_leaves_nothing_of_the_lab "namespaces: $left_ns; processes: $left_procs"
+  fail sigterm_leaves_nothing_of_the_lab "namespaces: $left_ns; processes: $left_procs; agents: $(agents)"
 fi
 rm -f "$T/pid"
-if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/serve.err"; then
-  fail daemon_sanitizers_clean "$(grep -m1 -E 'Sanitizer|runtime error:' "$T/serve.err")"
+
+# A daemon SIGKILLed with its agent and pods running: `netpol down` leaves
+# nothing of the lab (processes, namespaces, run files, the socket), and
+# signals no process that is not the lab's, even one a stale pid file names.
+serve_with_agent "$T/serve.a3.err"
+if wait_for 30 logged_ready "$T/serve.a3.err" && wait_for 20 count_ready kube-system k8s-app%3Dkube-dns 1; then
+  kill_daemon
+  sleep 300 & bystander=$!; echo $bystander > "$T/stray.pid"
+  echo $bystander > "/run/netpol/$LAB-agent.pid"
+  "$NETPOL" down --lab "$LAB" --socket "$SOCK" --state-dir "$T/state" > "$T/down.out" 2>&1
+  left=""
+  kill -0 $bystander 2>/dev/null || left+="a bystander named by the pid file was killed; "
+  kill -KILL $bystander 2>/dev/null; wait $bystander 2>/dev/null
+  [ -n "$(agents)" ] && left+="agents $(agents); "
+  pgrep -f -- "--lab $LAB( |\$)" >/dev/null && left+="processes $(pgrep -f -- "--lab $LAB( |\$)" | tr '\n' ' '); "
+  [ "$(ps -eo pid,args | grep -c "[/]run/netpol/$LAB/")" -eq 0 ] || left+="pod processes; "
+  ip netns list | awk '{print $1}' | grep -q "^$LAB-" && left+="namespaces $(ip netns list | grep "^$LAB-" | tr '\n' ' '); "
+  ip netns exec "$LAB-node" nft list table inet netpol >/dev/null 2>&1 && left+="nft table; "
+  files=$(ls -d "/run/netpol/$LAB" /run/netpol/"$LAB"[.-]* "$SOCK" "$SOCK.pid" 2>/dev/null | tr '\n' ' ')
+  [ -n "$files" ] && left+="files $files"
+  if [ -z "$left" ]; then pass down_after_a_sigkilled_daemon_leaves_nothing
+  else fail down_after_a_sigkilled_daemon_leaves_nothing "$left ($(tr '\n' ' ' < "$T/down.out"))"; fi
+else
+  fail down_after_a_sigkilled_daemon_leaves_nothing "the daemon did not start: $(tail -n 3 "$T/serve.a3.err")"
+fi
+rm -f "$T/pid"
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T"/serve*.err; then
+  fail daemon_sanitizers_clean "$(grep -m1 -E 'Sanitizer|runtime error:' "$T"/serve*.err)"
 fi

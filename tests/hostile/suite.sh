@@ -103,6 +103,11 @@ run() {
     kill -KILL "$(cat "$dir/pid")" 2>/dev/null
     rm -f "$dir/pid"
   fi
+  # a sanitizer build of the daemon reports here
+  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$dir/serve.err" 2>/dev/null; then
+    rc=1
+    echo "the daemon's sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$dir/serve.err")" > "$dir/why"
+  fi
   if [ -f "$dir/skip" ]; then
     echo "SKIP $name: $(cat "$dir/skip")"
   elif [ $rc -eq 0 ]; then

@@ -316,6 +316,138 @@ t_exec_logs_and_run_rm_work_on_real_pods() {
   [ -z "$(ip netns list | grep "^$NETPOL_LAB-")" ] || fail "namespaces left: $(ip netns list | grep "^$NETPOL_LAB-")"
 }
 
+# ---- one reader: kubectl -f sends what netpol reach reads ------------------
+
+# reader_pods: a server and a client labelled trusted=y, for reach.
+reader_pods() {
+  cat > "$T/pods.yaml" <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: x, labels: {app: server}}
+spec: {containers: [{name: c, image: probe}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: x, labels: {trusted: "y"}}
+spec: {containers: [{name: c, image: probe}]}
+YAML
+}
+
+# reader_policy FILE PORT_ITEM PEER_ITEM: policy x/p on the server.
+reader_policy() {
+  printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  podSelector: {matchLabels: {app: server}}\n  ingress:\n  - ports:\n    - %s\n    from:\n    - %s\n' \
+    "$2" "$3" > "$1"
+}
+
+# What reach makes of the policy: the ports client->server may use among
+# 8,10,80,1000 ("all" for every one, "none"), or "error" plus the message.
+reach_reads() {
+  local out
+  if ! out=$(cd "$T" && timeout 30 "$NETPOL" reach -f pods.yaml -f p.yaml --ports 8/TCP,10/TCP,80/TCP,1000/TCP -o json 2> "$T/reach.err"); then
+    echo "error $(grep -m1 ': error: ' "$T/reach.err")"
+    return
+  fi
+  local p
+  p=$(jq -r '[.flows[] | select(.from == "x/client" and .allowed) | .port | tostring] | join(",")' <<< "$out")
+  case $p in 8,10,80,1000) echo all ;; '') echo none ;; *) echo "$p" ;; esac
+}
+
+# What kubectl create -f stores: the port ("all" when none) when the peer
+# admits the client (label trusted=y), "none" when it does not, or "error"
+# plus the message when nothing was stored.
+kubectl_reads() {
+  K delete networkpolicy p -n x > /dev/null 2>&1
+  if ! (cd "$T" && K create -f p.yaml) > "$T/create.out" 2>&1; then
+    K get networkpolicy p -n x > /dev/null 2>&1 && { echo "stored despite an error"; return; }
+    echo "error $(grep -m1 ': error: ' "$T/create.out")"
+    return
+  fi
+  local j
+  j=$(K get networkpolicy p -n x -o json)
+  if [ "$(jq -r '.spec.ingress[0].from[0].podSelector.matchLabels.trusted' <<< "$j")" != y ]; then
+    echo none
+    return
+  fi
+  jq -r '.spec.ingress[0].ports[0].port // "all" | tostring' <<< "$j"
+}
+
+# A chain of aliases that would expand to 9^9 strings (541 bytes).
+alias_bomb() {
+  printf 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+  local prev=a c
+  for c in b c d e f g h i; do
+    printf '%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n' $c $c $prev $prev $prev $prev $prev $prev $prev $prev $prev
+    prev=$c
+  done
+}
+
+t_create_f_stores_what_reach_reads_and_refuses_what_it_refuses() {
+  start_daemon
+  reader_pods
+  K create ns x > /dev/null || fail "create ns"
+  local deep
+  deep="port: $(printf '[%.0s' $(seq 200))$(printf ']%.0s' $(seq 200))"
+  # port item | peer item | what both must read
+  local cases=(
+    'port: 010|podSelector: {matchLabels: {trusted: "y"}}|8'
+    'port: 0o120|podSelector: {matchLabels: {trusted: "y"}}|80'
+    'port: 1_000|podSelector: {matchLabels: {trusted: "y"}}|1000'
+    'port: 0x50|podSelector: {matchLabels: {trusted: "y"}}|80'
+    'port: 80.0|podSelector: {matchLabels: {trusted: "y"}}|80'
+    'port: 8e1|podSelector: {matchLabels: {trusted: "y"}}|80'
+    'port: ~|podSelector: {matchLabels: {trusted: "y"}}|all'
+    'port: 1e999|podSelector: {matchLabels: {trusted: "y"}}|error'
+    'port: .inf|podSelector: {matchLabels: {trusted: "y"}}|error'
+    'port: .nan|podSelector: {matchLabels: {trusted: "y"}}|error'
+    'port: 99999999999999999999|podSelector: {matchLabels: {trusted: "y"}}|error'
+    'port: 80|podSelector: {matchLabels: {trusted: 1e999}}|error'
+    'port: 80|podSelector: {matchLabels: {trusted: y}}|80'
+    'port: 80|podSelector: {matchLabels: {trusted: "y", trusted: "n"}}|error'
+    '{<<: {port: 80, protocol: UDP}, protocol: TCP}|podSelector: {matchLabels: {trusted: "y"}}|80'
+    "$deep|podSelector: {matchLabels: {trusted: \"y\"}}|error"
+  )
+  local c port peer want r k
+  for c in "${cases[@]}"; do
+    IFS='|' read -r port peer want <<< "$c"
+    reader_policy "$T/p.yaml" "$port" "$peer"
+    r=$(reach_reads)
+    k=$(kubectl_reads)
+    [ "${r%% *}" = "$want" ] || fail "$port / $peer: reach read '$r', want $want"
+    [ "$k" = "$r" ] || fail "$port / $peer: reach read '$r', kubectl create -f '$k'"
+  done
+  # a boolean where a port or a label value goes: both refuse it (kubectl
+  # through the server's validation, which has no line to give)
+  for c in 'port: no|podSelector: {matchLabels: {trusted: "y"}}' 'port: 80|podSelector: {matchLabels: {trusted: no}}'; do
+    IFS='|' read -r port peer <<< "$c"
+    reader_policy "$T/p.yaml" "$port" "$peer"
+    r=$(reach_reads)
+    [ "${r%% *}" = error ] || fail "$port / $peer: reach read '$r'"
+    K delete networkpolicy p -n x > /dev/null 2>&1
+    (cd "$T" && K create -f p.yaml) > "$T/create.out" 2>&1 && fail "$port / $peer: kubectl stored it"
+    K get networkpolicy p -n x > /dev/null 2>&1 && fail "$port / $peer: stored despite an error"
+  done
+  # an alias bomb: refused at once, in bounded memory, by both
+  { alias_bomb; cat <<'YAML'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p, namespace: x}
+spec: {podSelector: {}}
+YAML
+  } > "$T/p.yaml"
+  local t0 t1
+  t0=$(date +%s%N)
+  r=$( (ulimit -v 1000000; reach_reads) )
+  k=$( (ulimit -v 1000000; kubectl_reads) )
+  t1=$(date +%s%N)
+  [ "${r%% *}" = error ] && [ "$k" = "$r" ] || fail "alias bomb: reach read '$r', kubectl '$k'"
+  grep -q 'aliases expand to more than' <<< "$k" || fail "alias bomb: $k"
+  [ $(( (t1 - t0) / 1000000000 )) -lt 20 ] || fail "alias bomb took $(( (t1 - t0) / 1000000 )) ms"
+}
+
 run every_verb_prints_what_kubectl_prints t_every_verb_prints_what_kubectl_prints
 run tutorial_lines_make_the_objects_the_tutorial_means t_tutorial_lines_make_the_objects_the_tutorial_means
 run first_command_starts_the_daemon_and_down_stops_it t_first_command_starts_the_daemon_and_down_stops_it
@@ -325,4 +457,5 @@ run exec_logs_and_run_rm_work_on_real_pods t_exec_logs_and_run_rm_work_on_real_p
 run namespace_delete_is_two_phase_and_refuses_new_content t_namespace_delete_is_two_phase_and_refuses_new_content
 run namespace_delete_waits_until_its_content_and_it_are_gone t_namespace_delete_waits_until_its_content_and_it_are_gone
 run get_watch_prints_the_table_then_a_line_per_change t_get_watch_prints_the_table_then_a_line_per_change
+run create_f_stores_what_reach_reads_and_refuses_what_it_refuses t_create_f_stores_what_reach_reads_and_refuses_what_it_refuses
 exit 0

@@ -1,7 +1,13 @@
-/* Lab pieces that need no privileges: IPAM, names, SCTP packets. */
+/* Lab pieces that need no privileges: IPAM, names, SCTP packets, run files. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lab/lab.h"
 #include "probe/sctp.h"
@@ -153,4 +159,104 @@ TEST(sctp_abort_carries_the_init_tag_without_the_t_bit)
 	CHECK_INT(v.chunk, SCTP_ABORT);
 	CHECK_INT(v.vtag, 0x01020304);
 	CHECK_INT(pkt[13], 0);
+}
+
+/* A process whose command line is "netpol agent --lab x1": sh running a
+ * script named "agent" from dir, blocked reading a pipe until *in closes. */
+static pid_t fake_agent(const char *dir, int *in)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[0], 0);
+		close(p[1]);
+		if (chdir(dir) == 0)
+			execl("/bin/sh", "netpol", "agent", "--lab", "x1", (char *)NULL);
+		_exit(127);
+	}
+	close(p[0]);
+	*in = p[1];
+	return pid;
+}
+
+static bool write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok = f && fputs(text, f) >= 0;
+
+	return f && fclose(f) == 0 && ok;
+}
+
+static bool cmdline_shows(pid_t pid, const char *verb)
+{
+	for (int i = 0; i < 200; i++) {  /* until sh has exec'd */
+		if (lab_proc_is(pid, verb, NULL))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+TEST(lab_stop_proc_stops_only_netpol_verb_of_its_lab)
+{
+	char dir[] = "/tmp/netpol-runfile.XXXXXX", *script;
+	int in = -1;
+	pid_t pid;
+	time_t t0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	signal(SIGCHLD, SIG_IGN);  /* reaped at once: gone for kill(pid, 0) */
+	script = lab_run_file("agent", dir, "");
+	CHECK(script && write_text(script, "read x\n"));
+	pid = fake_agent(dir, &in);
+	CHECK(pid > 0 && cmdline_shows(pid, "agent"));
+	CHECK(lab_proc_is(pid, "agent", "x1"));
+	CHECK(!lab_proc_is(pid, "agent", "x2"));
+	CHECK(!lab_proc_is(pid, "serve", "x1"));
+	CHECK(!lab_proc_is(getpid(), "agent", NULL));
+	CHECK_INT(lab_stop_proc(pid, "agent", "x2", 100), 0);
+	CHECK_INT(lab_stop_proc(pid, "serve", "x1", 100), 0);
+	CHECK_INT(kill(pid, 0), 0);
+	t0 = time(NULL);
+	CHECK_INT(lab_stop_proc(pid, "agent", "x1", 5000), pid);
+	CHECK(kill(pid, 0) < 0 && errno == ESRCH);
+	CHECK(time(NULL) - t0 < 4);  /* SIGTERM did it, before the grace ran out */
+	signal(SIGCHLD, SIG_DFL);
+	close(in);
+	unlink(script);
+	free(script);
+	rmdir(dir);
+}
+
+TEST(lab_run_files_hold_pids_and_go_unless_a_lab_holds_its_lock)
+{
+	char dir[] = "/tmp/netpol-runfile.XXXXXX", *pidf, *ready, *lock;
+	int fd;
+
+	CHECK(mkdtemp(dir) != NULL);
+	pidf = lab_run_file("x1", dir, LAB_AGENT_PID_SUFFIX);
+	ready = lab_run_file("x1", dir, LAB_AGENT_READY_SUFFIX);
+	lock = lab_run_file("x1", dir, ".lock");
+	CHECK(pidf && ready && lock && strstr(pidf, "/x1-agent.pid"));
+	CHECK_INT(lab_read_pid_file(pidf), 0);
+	CHECK_INT(lab_write_pid_file(pidf, 4242), 0);
+	CHECK_INT(lab_read_pid_file(pidf), 4242);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+	CHECK(lab_write_pid_file(ready, 1) == 0);
+	CHECK_INT(lab_run_files_remove("x1", dir), 0);
+	CHECK(access(pidf, F_OK) < 0 && access(ready, F_OK) < 0);
+	CHECK_INT(access(lock, F_OK), 0);  /* held: kept */
+	close(fd);
+	CHECK_INT(lab_run_files_remove("x1", dir), 0);
+	CHECK(access(lock, F_OK) < 0);
+	CHECK_INT(lab_run_files_remove("bad-name", dir), -EINVAL);
+	free(pidf);
+	free(ready);
+	free(lock);
+	rmdir(dir);
 }

@@ -8,5 +8,6 @@ sweep_lab() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
     ip netns del "$ns" 2>/dev/null
   done
-  rm -rf "/run/netpol/$lab" "/run/netpol/$lab.lock" "/run/netpol/$lab-agent.ready"
+  rm -rf "/run/netpol/$lab" "/run/netpol/$lab.lock" "/run/netpol/$lab-agent.ready" \
+    "/run/netpol/$lab-agent.pid"
 }

@@ -2,123 +2,13 @@
  * to api_handle over a store in a temporary directory. (tests/api/suite.sh
  * covers the HTTP side, TLS, tokens and the real kubectl.) */
 #include "unit.h"
-#include "api/api_internal.h"
+#include "api_fixture.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- fixture ------------------------------------------------------------------ */
-
-struct fixture {
-	char dir[64], path[96];
-	struct store *s;
-	struct api api;
-};
-
-static bool setup(struct fixture *f, long log_size)
-{
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_api.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return false;
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	struct store_options o = {.path = f->path, .event_log_size = log_size};
-	if (store_open(&o, &f->s, NULL) < 0)
-		return false;
-	f->api = (struct api){.store = f->s};
-	json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", "default");
-	int ret = store_create(f->s, STORE_NAMESPACES, ns, 0, NULL);
-	json_decref(ns);
-	return ret == 0;
-}
-
-static void teardown(struct fixture *f)
-{
-	char p[128];
-	store_close(f->s);
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-}
-
-/* query: "k=v&k2=v2" (no escaping), or NULL. */
-static struct api_response call_full(struct fixture *f, const char *method, const char *path,
-				     const char *query, const char *ctype, const char *accept,
-				     const char *body)
-{
-	struct api_query q[8];
-	char qbuf[512];
-	size_t nq = 0;
-	if (query) {
-		snprintf(qbuf, sizeof(qbuf), "%s", query);
-		char *save = NULL;
-		for (char *kv = strtok_r(qbuf, "&", &save); kv && nq < 8; kv = strtok_r(NULL, "&", &save)) {
-			char *eq = strchr(kv, '=');
-			if (eq)
-				*eq = 0;
-			q[nq++] = (struct api_query){kv, eq ? eq + 1 : ""};
-		}
-	}
-	struct api_request req = {
-		.method = method, .path = path, .query = q, .nquery = nq,
-		.content_type = ctype ? ctype : "application/json", .accept = accept,
-		.body = body, .body_len = body ? strlen(body) : 0,
-	};
-	struct api_response resp;
-	api_handle(&f->api, &req, &resp);
-	return resp;
-}
-
-static struct api_response call(struct fixture *f, const char *method, const char *path,
-				const char *body)
-{
-	return call_full(f, method, path, NULL, NULL, NULL, body);
-}
-
-/* The code of a call, freeing the response. */
-static int code_of(struct fixture *f, const char *method, const char *path, const char *body)
-{
-	struct api_response r = call(f, method, path, body);
-	int code = r.code;
-	api_response_clear(&r);
-	return code;
-}
-
-static const char *str_at(json_t *v, const char *path)
-{
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", path);
-	char *save = NULL;
-	for (char *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save)) {
-		char *end;
-		long i = strtol(k, &end, 10);
-		v = *end == 0 && json_is_array(v) ? json_array_get(v, (size_t)i) : json_object_get(v, k);
-	}
-	return json_string_value(v);
-}
-
-static json_t *at(json_t *v, const char *path)
-{
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", path);
-	char *save = NULL;
-	for (char *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save)) {
-		char *end;
-		long i = strtol(k, &end, 10);
-		v = *end == 0 && json_is_array(v) ? json_array_get(v, (size_t)i) : json_object_get(v, k);
-	}
-	return v;
-}
-
-static const char pod_web[] =
-	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\","
-	"\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
-	"\"image\":\"nginx\",\"ports\":[{\"containerPort\":80}]}]}}";
 
 /* ---- discovery ---------------------------------------------------------------- */
 
@@ -398,18 +288,6 @@ static void make_pod(struct fixture *f, const char *ns, const char *name, const 
 	api_response_clear(&r);
 }
 
-static char *item_names(json_t *list)
-{
-	char *out = calloc(1, 256);
-	size_t i;
-	json_t *o;
-	json_array_foreach(json_object_get(list, "items"), i, o) {
-		strcat(out, i ? " " : "");
-		strcat(out, str_at(o, "metadata.name"));
-	}
-	return out;
-}
-
 TEST(list_filters_by_label_and_field_selectors_across_namespaces)
 {
 	struct fixture f;
@@ -596,6 +474,24 @@ TEST(strategic_merge_patch_deletes_list_elements_and_honours_directives)
 	CHECK_STR(s, "{\"spec\":{\"x\":{\"c\":3}}}");
 	free(s);
 	s = smp(STORE_PODS, "{\"spec\":{}}", "{\"spec\":{\"$patch\":\"bogus\"}}", &ret);
+	CHECK_INT(ret, -EINVAL);
+	free(s);
+}
+
+TEST(strategic_merge_patch_set_element_order_orders_merged_lists)
+{
+	int ret;
+	char *s = smp(STORE_PODS,
+		      "{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"},"
+		      "{\"name\":\"c\"}]},\"metadata\":{\"finalizers\":[\"x/1\",\"x/2\"]}}",
+		      "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"c\"},{\"name\":\"a\"}],"
+		      "\"containers\":[{\"name\":\"a\",\"image\":\"i\"}]},\"metadata\":"
+		      "{\"$setElementOrder/finalizers\":[\"x/2\",\"x/1\"]}}", &ret);
+	CHECK_INT(ret, 0);
+	CHECK_STR(s, "{\"metadata\":{\"finalizers\":[\"x/2\",\"x/1\"]},\"spec\":{\"containers\":"
+		  "[{\"name\":\"c\"},{\"image\":\"i\",\"name\":\"a\"},{\"name\":\"b\"}]}}");
+	free(s);
+	s = smp(STORE_PODS, "{}", "{\"spec\":{\"$setElementOrder/containers\":\"x\"}}", &ret);
 	CHECK_INT(ret, -EINVAL);
 	free(s);
 }
@@ -804,9 +700,10 @@ TEST(protobuf_namespace_from_kubectl_create_namespace_decodes)
 	json_decref(obj);
 	CHECK_INT(api_protobuf_decode("k8s", 3, &obj, &err), -EINVAL);
 	free(err);
-	static const unsigned char pod[] = {'k', '8', 's', 0, 0x0a, 0x09, 0x0a, 0x02, 'v', '1',
-					    0x12, 0x03, 'P', 'o', 'd', 0x12, 0x00};
-	CHECK_INT(api_protobuf_decode(pod, sizeof(pod), &obj, &err), -ENOTSUP);
+	/* a kind the API does not serve */
+	static const unsigned char cm[] = {'k', '8', 's', 0, 0x0a, 0x0f, 0x0a, 0x02, 'v', '1', 0x12,
+					   0x09, 'C', 'o', 'n', 'f', 'i', 'g', 'M', 'a', 'p', 0x12, 0x00};
+	CHECK_INT(api_protobuf_decode(cm, sizeof(cm), &obj, &err), -ENOTSUP);
 	free(err);
 }
 

@@ -2,10 +2,13 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- fixtures ------------------------------------------------------------------ */
@@ -29,12 +32,21 @@ static struct store *open_at(const char *path, long log_size)
 	return s;
 }
 
-static bool fixture_open(struct fixture *f, long log_size)
+/* A fresh directory and the store's path in it, with no store yet. */
+static bool fixture_dir(struct fixture *f)
 {
+	f->s = NULL;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
 	if (!mkdtemp(f->dir))
 		return false;
 	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	return true;
+}
+
+static bool fixture_open(struct fixture *f, long log_size)
+{
+	if (!fixture_dir(f))
+		return false;
 	f->s = open_at(f->path, log_size);
 	return f->s != NULL;
 }
@@ -44,8 +56,8 @@ static void fixture_close(struct fixture *f)
 	char p[128];
 	store_close(f->s);
 	f->s = NULL;
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
+	const char *suffix[] = {"", "-wal", "-shm", ".created", ".reserve"};
+	for (int i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
 		unlink(p);
 	}
@@ -925,5 +937,273 @@ TEST(create_in_a_terminating_namespace_fails_with_eperm)
 	CHECK_INT(store_delete(f.s, STORE_PODS, "a", "p", NULL, 0, NULL), 0);
 	CHECK_INT(store_delete(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, NULL), 0);
 	CHECK_INT(create(f.s, STORE_PODS, "a", "r", NULL), -ENXIO);
+	fixture_close(&f);
+}
+
+/* ---- the database file: integrity, markers, bounds ------------------------------------ */
+
+static struct store *open_with(const struct store_options *o, int *ret, char **err)
+{
+	struct store *s = NULL;
+	*err = NULL;
+	*ret = store_open(o, &s, err);
+	return s;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* The database and its WAL: what the store takes on disk. */
+static long long store_bytes(const char *path)
+{
+	char wal[128];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return file_size(path) + file_size(wal);
+}
+
+/* One integer from sql, run on a connection of our own. */
+static long long sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Another connection's write: the store's connection then drops its page
+ * cache and reads the file again, as after another process wrote. */
+static bool touch_db(const char *path, int n)
+{
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", n);
+	sqlite3 *db = NULL;
+	bool ok = sqlite3_open(path, &db) == SQLITE_OK &&
+		  sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
+/* Writes page (1-based) of the file: garbage when data is NULL. The
+ * page's old bytes go to saved when not NULL. */
+static bool write_page(const char *path, long long page, const char *data, char *saved)
+{
+	char garbage[4096];
+	for (size_t i = 0; i < sizeof(garbage); i++)
+		garbage[i] = (char)(i * 37 + 11);
+	int fd = open(path, O_RDWR);
+	off_t at = (off_t)(page - 1) * 4096;
+	bool ok = fd >= 0 && (!saved || pread(fd, saved, 4096, at) == 4096) &&
+		  pwrite(fd, data ? data : garbage, 4096, at) == 4096;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static long long root_page(const char *path, const char *table)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT rootpage FROM sqlite_master WHERE name='%s'", table);
+	return sql_int(path, sql);
+}
+
+TEST(a_corrupt_leaf_page_is_refused_at_open_naming_the_file_and_the_way_out)
+{
+	struct fixture f;
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	store_close(f.s);
+	f.s = NULL;
+	/* with one object the table's root is its only leaf */
+	CHECK_INT(sql_int(f.path, "PRAGMA page_size"), 4096);
+	CHECK(write_page(f.path, root_page(f.path, "objects"), NULL, NULL));
+	struct store_options o = {.path = f.path};
+	int ret;
+	char *err;
+	f.s = open_with(&o, &ret, &err);
+	CHECK_INT(ret, -EUCLEAN);
+	CHECK(f.s == NULL);
+	CHECK(err && strstr(err, f.path) && strstr(err, "is corrupt (quick_check: "));
+	CHECK(strstr(err, "restore it from a backup, or move ") && strstr(err, "aside"));
+	free(err);
+	/* a file that is no database at all */
+	CHECK(write_page(f.path, 1, NULL, NULL));
+	f.s = open_with(&o, &ret, &err);
+	CHECK_INT(ret, -EUCLEAN);
+	CHECK(err && strstr(err, "is corrupt (quick_check: file is not a database)"));
+	free(err);
+	fixture_close(&f);
+}
+
+TEST(a_missing_or_empty_store_is_refused_where_the_marker_says_one_was_made)
+{
+	struct fixture f;
+	char marker[128];
+	int ret;
+	char *err;
+	CHECK(fixture_dir(&f));
+	snprintf(marker, sizeof(marker), "%s.created", f.path);
+	struct store_options o = {.path = f.path, .created_marker = true};
+	/* a fresh directory starts empty, and is marked */
+	CHECK((f.s = open_with(&o, &ret, &err)) != NULL);
+	CHECK_INT(store_revision(f.s), 0);
+	CHECK(access(marker, F_OK) == 0);
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	store_close(f.s);
+	f.s = NULL;
+	CHECK_INT(unlink(f.path), 0);
+	f.s = open_with(&o, &ret, &err);
+	CHECK_INT(ret, -ENOENT);
+	CHECK(f.s == NULL && err && strstr(err, f.path) && strstr(err, " is missing, but "));
+	CHECK(strstr(err, marker) && strstr(err, "restore it from a backup"));
+	CHECK(access(f.path, F_OK) < 0);  /* and nothing was made in its place */
+	free(err);
+	CHECK_INT(close(open(f.path, O_CREAT | O_WRONLY, 0600)), 0);
+	f.s = open_with(&o, &ret, &err);
+	CHECK_INT(ret, -EUCLEAN);
+	CHECK(err && strstr(err, " is empty (0 bytes), but "));
+	free(err);
+	/* without the marker, as the message says, an empty store it is */
+	CHECK_INT(unlink(marker), 0);
+	CHECK((f.s = open_with(&o, &ret, &err)) != NULL);
+	CHECK_INT(store_revision(f.s), 0);
+	fixture_close(&f);
+}
+
+TEST(corruption_found_while_running_stops_every_later_write)
+{
+	struct fixture f;
+	char good[4096];
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	store_close(f.s);
+	CHECK((f.s = open_at(f.path, 0)) != NULL);
+	long long page = root_page(f.path, "objects");
+	CHECK(write_page(f.path, page, NULL, good));
+	CHECK(touch_db(f.path, 1));
+	json_t *out = NULL;
+	CHECK_INT(store_get(f.s, STORE_NAMESPACES, NULL, "a", &out), -EUCLEAN);
+	/* even once the page is good again: a store that was found corrupt
+	 * must be checked before anything is written to it */
+	CHECK(write_page(f.path, page, good, NULL));
+	CHECK(touch_db(f.path, 2));
+	CHECK_INT(store_get(f.s, STORE_NAMESPACES, NULL, "a", &out), 0);
+	json_decref(out);
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "b", NULL), -EUCLEAN);
+	CHECK_INT(store_delete(f.s, STORE_NAMESPACES, NULL, "a", NULL, 0, NULL), -EUCLEAN);
+	CHECK_INT(store_revision(f.s), 1);
+	fixture_close(&f);
+}
+
+static json_t *pod_of_size(const char *name, size_t bytes, int variant)
+{
+	char *big = malloc(bytes + 1);
+	memset(big, 'a' + variant % 26, bytes);
+	big[bytes] = 0;
+	json_t *p = object("a", name, NULL);
+	json_object_set_new(json_object_get(p, "metadata"), "annotations",
+			    json_pack("{s:s}", "big", big));
+	free(big);
+	return p;
+}
+
+/* 1,000 writes of 8 KiB each (8 MB of events) against a log bounded to
+ * 1 MiB: the database stays under 2 MiB and with its WAL under 6 MiB
+ * (the WAL runs to 1000 pages between checkpoints). */
+TEST(the_event_log_is_bounded_in_bytes_and_the_file_with_it)
+{
+	struct fixture f;
+	CHECK(fixture_dir(&f));
+	struct store_options o = {.path = f.path, .event_log_bytes = 1 << 20};
+	int ret;
+	char *err;
+	CHECK((f.s = open_with(&o, &ret, &err)) != NULL);
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	long long peak = 0;
+	for (int i = 0; i < 1000; i++) {
+		json_t *p = pod_of_size("p", 8192, i);
+		ret = i ? store_update(f.s, STORE_PODS, p, 0, NULL) : store_create(f.s, STORE_PODS, p, 0, NULL);
+		json_decref(p);
+		CHECK_INT(ret, 0);
+		long long now = store_bytes(f.path);
+		peak = now > peak ? now : peak;
+	}
+	CHECK(file_size(f.path) < 2 << 20);
+	CHECK(peak < 6 << 20);
+	/* 1 MiB holds the newest 100 events but not the first */
+	struct store_watch_options wo = {.from_rv = 1};
+	struct store_watch *w = NULL;
+	CHECK_INT(store_watch_open(f.s, &wo, &w), -ERANGE);
+	wo.from_rv = store_revision(f.s) - 100;
+	CHECK_INT(store_watch_open(f.s, &wo, &w), 0);
+	store_watch_close(w);
+	/* the count of bytes kept survives reopening */
+	store_close(f.s);
+	CHECK((f.s = open_with(&o, &ret, &err)) != NULL);
+	json_t *p = pod_of_size("p", 8192, 7);
+	CHECK_INT(store_update(f.s, STORE_PODS, p, 0, NULL), 0);
+	json_decref(p);
+	CHECK(file_size(f.path) < 2 << 20);
+	fixture_close(&f);
+}
+
+/* 40 objects of 64 KiB, then deleted, then their events compacted away:
+ * the database file gives the space back (from about 7 MB with its WAL to
+ * under 1 MiB). */
+TEST(space_of_deleted_objects_and_compacted_events_goes_back_to_the_disk)
+{
+	struct fixture f;
+	char name[16];
+	CHECK(fixture_open(&f, 20));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		json_t *p = pod_of_size(name, 65536, i);
+		CHECK_INT(store_create(f.s, STORE_PODS, p, 0, NULL), 0);
+		json_decref(p);
+	}
+	long long full = store_bytes(f.path);
+	CHECK(full > 3 << 20);
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		CHECK_INT(store_delete(f.s, STORE_PODS, "a", name, NULL, 0, NULL), 0);
+	}
+	for (int i = 0; i < 25; i++) {
+		snprintf(name, sizeof(name), "{\"n\":\"%d\"}", i);
+		json_t *ns = object(NULL, "a", name);
+		CHECK_INT(store_update(f.s, STORE_NAMESPACES, ns, 0, NULL), 0);
+		json_decref(ns);
+	}
+	/* the WAL runs to 1000 pages between checkpoints */
+	CHECK(file_size(f.path) < 1 << 20);
+	CHECK(store_bytes(f.path) < 5 << 20 && store_bytes(f.path) < full / 2);
+	fixture_close(&f);
+}
+
+TEST(an_old_database_without_auto_vacuum_is_converted_and_keeps_its_objects)
+{
+	struct fixture f;
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	store_close(f.s);
+	f.s = NULL;
+	sqlite3 *db = NULL;
+	CHECK(sqlite3_open(f.path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA auto_vacuum=NONE; VACUUM", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(sql_int(f.path, "PRAGMA auto_vacuum"), 0);
+	CHECK((f.s = open_at(f.path, 0)) != NULL);
+	CHECK_INT(sql_int(f.path, "PRAGMA auto_vacuum"), 2);
+	json_t *out = NULL;
+	CHECK_INT(store_get(f.s, STORE_NAMESPACES, NULL, "a", &out), 0);
+	json_decref(out);
+	CHECK_INT(store_revision(f.s), 1);
 	fixture_close(&f);
 }

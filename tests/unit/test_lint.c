@@ -106,15 +106,16 @@ TEST(lint_np002_pod_selector_peer_matching_no_pod)
 
 TEST(lint_np002_namespace_selector_matching_no_namespace)
 {
+	/* team=z nearly matches namespace z (kubernetes.io/metadata.name=z): NP008 */
 	CHECK_STR(lint_yaml(PODS_XY POLICY("p", "x")
 			    "  podSelector: {}\n  ingress:\n  - from:\n"
 			    "    - namespaceSelector: {matchLabels: {team: z}}\n"),
-		  "NP002:52");
+		  "NP002:52 NP008:52");
 	CHECK_STR(lint_yaml(PODS_XY POLICY("p", "x")
 			    "  podSelector: {}\n  ingress:\n  - from:\n"
 			    "    - namespaceSelector: {matchLabels: {team: z}}\n"
 			    "      podSelector: {matchLabels: {app: a}}\n"),
-		  "NP002:52");
+		  "NP002:52 NP008:52");
 	CHECK_STR(lint_yaml(PODS_XY POLICY("p", "x")
 			    "  podSelector: {}\n  ingress:\n  - from:\n"
 			    "    - namespaceSelector: {matchLabels: {team: a}}\n"
@@ -381,7 +382,9 @@ TEST(tutorial_lint_leaves_only_a_tcp_note_once_dns_is_allowed)
 	CHECK_STR(lint_yaml(TUT_CLUSTER TUT_KUBE_SYSTEM_LABELLED TUT_STEP2 TUT_STEP3 TUT_STEP4
 			    TUT_STEP5 TUT_STEP6), "NP007:75");
 	CHECK_INT(lint_n, 0);
-	/* Without the label of step 5, the namespaceSelector finds nothing. */
+	/* Without the label of step 5, the namespaceSelector finds nothing,
+	 * and NP008 says that kube-system is one term away (its name is the
+	 * value of kubernetes.io/metadata.name). */
 	CHECK_STR(lint_yaml(TUT_CLUSTER TUT_KUBE_SYSTEM TUT_STEP2 TUT_STEP3 TUT_STEP4 TUT_STEP5),
-		  "NP003:74 NP002:97");
+		  "NP003:74 NP002:97 NP008:99");
 }

@@ -878,6 +878,30 @@ TEST(cluster_ports_are_distinct_and_sorted_by_protocol_then_number)
 	cluster_free(cl);
 }
 
+TEST(cluster_ports_include_service_target_ports_and_ports_policies_name)
+{
+	struct np_cluster *cl = yaml(
+		"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: x}\n"
+		"spec:\n  selector: {app: web}\n  ports:\n  - {name: a, port: 80, targetPort: 8080}\n"
+		"  - {name: b, port: 443}\n  - {name: c, port: 9000, targetPort: metrics}\n"
+		"  - {name: d, port: 53, protocol: UDP}\n---\n"
+		"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\n"
+		"spec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 81}\n"
+		"    - {port: 1000, endPort: 2000}\n    - {port: http}\n    - {protocol: SCTP}\n"
+		"  egress:\n  - ports:\n    - {port: 5353, protocol: UDP}\n");
+	struct np_port *p;
+	size_t n;
+	CHECK(cl);
+	CHECK_INT(cluster_ports(cl, &p, &n), 0);
+	char got[256] = "";
+	for (size_t i = 0; i < n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%d/%s", i ? " " : "",
+			 p[i].port, proto_name(p[i].proto));
+	CHECK_STR(got, "81/TCP 443/TCP 1000/TCP 8080/TCP 53/UDP 5353/UDP");
+	free(p);
+	cluster_free(cl);
+}
+
 /* ---- random clusters ------------------------------------------------------------------------ */
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
