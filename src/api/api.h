@@ -43,11 +43,12 @@
  * second (after a burst of API_NEW_CONNS_BURST). */
 #define API_NEW_CONNS_PER_S 10
 #define API_NEW_CONNS_BURST 64
-/* A TLS connection must finish its handshake and send a request with a
- * valid token within API_HANDSHAKE_TIMEOUT_S; after that, and on the unix
- * socket, a connection idle for API_IDLE_TIMEOUT_S is closed (longer than
- * the 90 s and 118 s after which Go's and curl's clients stop reusing
- * one). A watch or a log stream is not idle while it waits for data; a
+/* A TLS connection is closed after API_HANDSHAKE_TIMEOUT_S without traffic
+ * until it has sent a request with a valid token (and at once after a
+ * 401); after that, and on the unix socket, after API_IDLE_TIMEOUT_S idle
+ * (longer than the 90 s and 118 s after which Go's and curl's clients
+ * stop reusing one). These are libmicrohttpd's inactivity timeouts: a
+ * client trickling bytes keeps its connection, within its uid's share. A watch or a log stream is not idle while it waits for data; a
  * watch whose client stops reading is closed by the same timeout once
  * its socket buffers are full. */
 #define API_HANDSHAKE_TIMEOUT_S 10
