@@ -79,6 +79,7 @@ struct api_log_request {
 	const char *container;       /* NULL: the first */
 	bool follow;
 	long tail_lines;             /* -1: all */
+	bool previous;               /* the run before the current one */
 };
 
 struct api_pod_streams {

@@ -325,7 +325,7 @@ static enum MHD_Result serve_log(struct listener *l, struct MHD_Connection *c,
 	const struct api_pod_streams *ops = l->srv->streams;
 	const char *tail = arg(c, "tailLines");
 	struct api_log_request r = {ns, name, arg(c, "container"), arg_true(c, "follow"),
-				    tail ? atol(tail) : -1};
+				    tail ? atol(tail) : -1, arg_true(c, "previous")};
 	struct log_stream *s = calloc(1, sizeof(*s));
 	char *msg = NULL;
 	if (!s)

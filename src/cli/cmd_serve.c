@@ -6,6 +6,7 @@
 #include "daemon/daemon.h"
 #include "lab/lab.h"
 #include "store/store.h"
+#include "kubectl/commands.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -298,7 +299,9 @@ int cmd_serve(int argc, char **argv)
 	if (sfd >= 0 && open_store(&o, &s) == 0 && ensure_namespaces(s) == 0 &&
 	    start_daemon(&o, s, &d) == 0 && start_api(&o, s, d, &srv) == 0) {
 		pid_file = write_pid_file(o.socket);
+		kctl_status_record(o.lab, o.socket, o.state_dir, o.listen ? api_tcp_port(srv) : 0);
 		ret = daemon_run(d, sfd) < 0 ? CLI_INVALID : CLI_OK;
+		kctl_status_unrecord(o.lab);
 	}
 	/* the lab goes first: its end also ends open exec/attach streams,
 	 * which the API server waits for */

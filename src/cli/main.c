@@ -30,7 +30,33 @@ static void usage(FILE *f)
 	fprintf(f, "usage: netpol COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'netpol COMMAND --help' shows a command's options.\n");
+	fprintf(f, "\n'netpol help COMMAND' or 'netpol COMMAND --help' shows a command's options.\n"
+		   "The real kubectl's other verbs (edit, diff, scale, ...) run with the real kubectl\n"
+		   "against the lab: netpol kubeconfig > /tmp/netpol.kubeconfig;\n"
+		   "KUBECONFIG=/tmp/netpol.kubeconfig kubectl VERB ...\n\n%s", kctl_env_help);
+}
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/* `netpol help [COMMAND]` */
+static int help(int argc, char **argv)
+{
+	if (argc < 3) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	const struct command *c = command_find(argv[2]);
+	int ret = kctl_help_verb(argv[2], c ? c->fn : NULL);
+	if (ret >= 0)
+		return ret;
+	fprintf(stderr, "netpol: unknown command \"%s\"\n", argv[2]);
+	return CLI_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -43,17 +69,17 @@ int main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	const char *name = argv[1];
-	if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
-		usage(stdout);
+	if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h"))
+		return help(argc, argv);
+	if (!strcmp(name, "--version")) {
+		printf("netpol " NETPOL_VERSION "\n");
 		return CLI_OK;
 	}
-	if (!strcmp(name, "version") || !strcmp(name, "--version")) {
-		printf("netpol 0.1.0\n");
-		return CLI_OK;
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(name, commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+	const struct command *c = command_find(name);
+	if (c)
+		return c->fn(argc - 1, argv + 1);
+	if (kctl_unimplemented(name))
+		return kctl_refer(argc - 1, argv + 1);
 	fprintf(stderr, "netpol: unknown command \"%s\"\n", name);
 	usage(stderr);
 	return CLI_USAGE;

@@ -22,6 +22,10 @@ struct kpod {
 	/* exec sessions' processes, killed with the pod */
 	pid_t *execs;
 	size_t n_execs;
+	/* 1 + the restart count of the last run an attach was given from its
+	 * start (0: none): the first attach of a run misses nothing of it,
+	 * later ones follow from where the run is */
+	int attached_run;
 };
 
 struct ksvc {

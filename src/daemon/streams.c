@@ -159,6 +159,7 @@ struct session {
 	 * (in_fd) and its log, followed from where it was at attach */
 	int restarts;
 	int log_fd;
+	long long log_end;           /* where the attached run's output ends, -1: open */
 	int exit_code;
 };
 
@@ -241,9 +242,27 @@ static int open_exec(struct kubelet *k, struct kpod *kp, const struct api_stream
 	return 0;
 }
 
+/* The log, from the run's start for the first attach of a run (what
+ * `run -i` wrote before the client could attach is not lost, even when it
+ * has already exited), else from its end. */
+static int open_log(struct kpod *kp, const char *log, const struct lab_ctr_state *st)
+{
+	bool replay = kp->attached_run != st->restarts + 1;
+	kp->attached_run = st->restarts + 1;
+	int fd = open(log, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (replay)
+		lseek(fd, (off_t)st->log_start, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
 /* Attaches to the container's current run: its stdin (when asked and it
- * has one) and its output as it reaches the log. A container that is not
- * running gets its last exit code at once. */
+ * has one) and its output (open_log). A container that is not running
+ * gets the output of its last run if nobody was attached to it, and its
+ * last exit code. */
 static int open_attach(struct kpod *kp, const struct api_stream_request *r,
 		       struct session *s, char **msg)
 {
@@ -260,11 +279,8 @@ static int open_attach(struct kpod *kp, const struct api_stream_request *r,
 	s->exit_code = st.exit_code;
 	s->tty = st.tty;
 	lab_pod_pump(kp->lp);
-	s->log_fd = open(log, O_RDONLY | O_CLOEXEC);
-	if (s->log_fd < 0)
-		s->log_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	else
-		lseek(s->log_fd, 0, SEEK_END);
+	s->log_fd = open_log(kp, log, &st);
+	s->log_end = -1;
 	if (r->in && st.pid > 0) {
 		int fd = lab_pod_stdin_dup(kp->lp, r->container);
 		s->in_fd = fd >= 0 ? fd : -1;
@@ -399,15 +415,26 @@ static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 	}
 }
 
-/* Sends what the container logged since the last call. */
+/* Sends what the container logged since the last call, up to the end of
+ * the attached run's output once that is known. */
 static int forward_log(struct session *s, int sock)
 {
 	char buf[16384];
-	ssize_t n;
-	while ((n = read(s->log_fd, buf, sizeof(buf))) > 0)
+	for (;;) {
+		size_t want = sizeof(buf);
+		if (s->log_end >= 0) {
+			off_t pos = lseek(s->log_fd, 0, SEEK_CUR);
+			if (pos < 0 || pos >= s->log_end)
+				return 0;
+			if ((long long)want > s->log_end - pos)
+				want = (size_t)(s->log_end - pos);
+		}
+		ssize_t n = read(s->log_fd, buf, want);
+		if (n <= 0)
+			return 0;
 		if (write_frame(sock, CH_STDOUT, buf, (size_t)n) < 0)
 			return -EIO;
-	return 0;
+	}
 }
 
 /* Reaps (and pumps tty output into the log); 1 when the attached run ended
@@ -423,6 +450,8 @@ static int attach_check(struct session *s)
 		rc = lab_pod_ctr_state(kp->lp, NULL, &st) < 0 ? -1 : 0;
 		if (rc == 0 && (st.pid != s->pid || st.restarts != s->restarts)) {
 			s->exit_code = st.exit_code;
+			/* a next run's output starts where ours ended */
+			s->log_end = st.restarts != s->restarts ? st.log_start : -1;
 			rc = 1;
 		}
 	}
@@ -453,7 +482,7 @@ static void run_attach(struct session *s, int sock, struct framer *fr, const cha
 		if (forward_log(s, sock) < 0)
 			return;
 	}
-	if (state == 1)
+	if (state == 1 && forward_log(s, sock) == 0)
 		write_exit(sock, s->exit_code);
 }
 
@@ -495,6 +524,7 @@ struct log_reader {
 	char *ns, *name;
 	int fd;
 	bool follow;
+	long long end;          /* --previous: where that run's output ends; -1: none */
 };
 
 /* Positions fd at the start of the last n lines (n < 0: all). */
@@ -525,8 +555,15 @@ static int log_open(void *ctx, const struct api_log_request *r, void **out, char
 	*msg = NULL;
 	pthread_mutex_lock(&k->mu);
 	struct kpod *kp = kpod_find(k, r->ns, r->name);
+	struct lab_ctr_state st = {.prev_log_start = -1};
 	if (!kp || !kp->lp) {
 		err = not_running(k, r->ns, r->name, msg);
+	} else if (r->previous && (lab_pod_ctr_state(kp->lp, r->container, &st) < 0 ||
+				   st.prev_log_start < 0)) {
+		err = -EINVAL;
+		if (asprintf(msg, "previous terminated container \"%s\" in pod \"%s\" not found",
+			     r->container ? r->container : st.name ? st.name : "", kp->name) < 0)
+			*msg = NULL;
 	} else {
 		const char *path = lab_pod_log_path(kp->lp, r->container);
 		fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
@@ -546,8 +583,13 @@ static int log_open(void *ctx, const struct api_log_request *r, void **out, char
 			close(fd);
 		return err ? err : -ENOMEM;
 	}
-	seek_tail(fd, r->tail_lines);
-	*lr = (struct log_reader){k, strdup(r->ns), strdup(r->name), fd, r->follow};
+	*lr = (struct log_reader){k, strdup(r->ns), strdup(r->name), fd, r->follow && !r->previous, -1};
+	if (r->previous) {
+		lr->end = st.log_start;
+		lseek(fd, (off_t)st.prev_log_start, SEEK_SET);
+	} else {
+		seek_tail(fd, r->tail_lines);
+	}
 	*out = lr;
 	return 0;
 }
@@ -564,6 +606,13 @@ static ssize_t log_read(void *reader, char *buf, size_t max, int wait_ms)
 {
 	struct log_reader *lr = reader;
 	int64_t deadline = mono_ms() + wait_ms;
+	if (lr->end >= 0) {
+		off_t pos = lseek(lr->fd, 0, SEEK_CUR);
+		if (pos < 0 || pos >= lr->end)
+			return -1;
+		if ((long long)max > lr->end - pos)
+			max = (size_t)(lr->end - pos);
+	}
 	for (;;) {
 		ssize_t n = read(lr->fd, buf, max);
 		if (n > 0)

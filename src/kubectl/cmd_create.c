@@ -18,23 +18,20 @@ static const char apply_usage[] =
 	"Usage:\n"
 	"  kubectl apply -f FILENAME [options]\n";
 
-static void print_done(const struct kkind *kk, const char *name, const char *what, const char *output)
-{
-	char q[96];
-	kctl_kind_qualified(kk, q, sizeof(q));
-	if (output && strcmp(output, "name") == 0)
-		printf("%s/%s\n", q, name);
-	else
-		printf("%s/%s %s\n", q, name, what);
-}
+static char *applied_text(json_t *obj);
+static void set_applied(json_t *obj, const char *text);
 
-static int create_one(struct kctl *k, json_t *obj, const char *source, const char *output)
+/* POSTs obj (unless a client dry run) and prints the outcome. */
+static int create_post(struct kctl *k, const struct kkind *kk, const char *ns, json_t *obj,
+		       const char *source, const char *output)
 {
-	const struct kkind *kk = kctl_object_kind(obj, source);
-	const char *ns = NULL;
-	if (!kk || kctl_object_namespace(k, kk, obj, &ns) < 0)
-		return 1;
-	char *path = kctl_path(kk, ns, NULL, NULL);
+	if (k->dry == KCTL_DRY_CLIENT) {
+		if (kctl_validate(kk, obj) < 0)
+			return 1;
+		kctl_print_done(k, kk, kctl_str(obj, "metadata.name"), "created", output, obj);
+		return 0;
+	}
+	char *path = kctl_path(kk, ns, NULL, kctl_dry_query(k));
 	long status = 0;
 	json_t *resp = NULL;
 	int ret = kctl_request(k, "POST", path, obj, NULL, &status, &resp);
@@ -42,29 +39,46 @@ static int create_one(struct kctl *k, json_t *obj, const char *source, const cha
 	if (ret < 0)
 		return 1;
 	if (status == 200 || status == 201) {
-		print_done(kk, kctl_str(resp, "metadata.name"), "created", output);
+		kctl_print_done(k, kk, kctl_str(resp, "metadata.name"), "created", output, resp);
 		ret = 0;
-	} else {
+	} else if (source) {
 		ret = kctl_print_status_when(resp, status, "creating", source);
+	} else {
+		ret = kctl_print_status(resp, status);
 	}
 	json_decref(resp);
 	return ret;
 }
 
-static int create_namespace(struct kctl *k, const char *name, const char *output)
+/* --save-config: created as `apply` would have, so that a later apply
+ * has the configuration to compare with. */
+static int keep_applied(json_t *obj)
+{
+	char *text = applied_text(obj);
+	if (!text)
+		return kctl_error("out of memory");
+	set_applied(obj, text);
+	free(text);
+	return 0;
+}
+
+static int create_one(struct kctl *k, json_t *obj, const char *source, const char *output,
+		      bool save)
+{
+	const struct kkind *kk = kctl_object_kind(obj, source);
+	const char *ns = NULL;
+	if (!kk || kctl_object_namespace(k, kk, obj, &ns) < 0 || (save && keep_applied(obj)))
+		return 1;
+	return create_post(k, kk, ns, obj, source, output);
+}
+
+static int create_namespace(struct kctl *k, const char *name, const char *output, bool save)
 {
 	json_t *obj = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
 				"metadata", "name", name);
-	long status = 0;
-	json_t *resp = NULL;
-	int ret = kctl_request(k, "POST", "/api/v1/namespaces", obj, NULL, &status, &resp);
+	int ret = save && keep_applied(obj) ? 1 : create_post(k, kctl_kind("namespace"), NULL, obj, NULL, output);
 	json_decref(obj);
-	if (ret == 0 && (status == 200 || status == 201))
-		print_done(kctl_kind("namespace"), name, "created", output);
-	else if (ret == 0)
-		ret = kctl_print_status(resp, status);
-	json_decref(resp);
-	return ret ? 1 : 0;
+	return ret;
 }
 
 int cmd_create(int argc, char **argv)
@@ -73,13 +87,13 @@ int cmd_create(int argc, char **argv)
 	struct kstrs files = {0};
 	const char *output = NULL;
 	bool save_config = false;
-	const char *validate = NULL, *dry = NULL;
+	const char *validate = NULL;
 	const struct kflag flags[] = {
 		{"filename", 'f', KF_LIST, &files},
 		{"output", 'o', KF_STRING, &output},
 		{"save-config", 0, KF_BOOL, &save_config},
 		{"validate", 0, KF_STRING, &validate},
-		{"dry-run", 0, KF_STRING, &dry},
+		{"dry-run", 0, KF_STRING, &k.dry_run},
 		{0},
 	};
 	int r = kctl_init(&k, argc, argv, flags, create_usage);
@@ -88,12 +102,14 @@ int cmd_create(int argc, char **argv)
 		return r < 0 ? 1 : 0;
 	}
 	int ret = 0;
-	if (k.args.n >= 1 && (strcmp(k.args.v[0], "ns") == 0 || strcmp(k.args.v[0], "namespace") == 0)) {
+	if (kctl_check_output(output))
+		ret = 1;
+	else if (k.args.n >= 1 && (strcmp(k.args.v[0], "ns") == 0 || strcmp(k.args.v[0], "namespace") == 0)) {
 		if (k.args.n != 2)
 			ret = kctl_error("exactly one NAME is required, got %zu\nSee '%s create namespace -h' for help and examples",
 					 k.args.n - 1, k.prog);
 		else
-			ret = create_namespace(&k, k.args.v[1], output);
+			ret = create_namespace(&k, k.args.v[1], output, save_config);
 	} else if (k.args.n >= 1) {
 		ret = kctl_error("Unexpected args: [%s]\nSee '%s create -h' for help and examples", k.args.v[0], k.prog);
 	} else if (files.n == 0) {
@@ -104,7 +120,7 @@ int cmd_create(int argc, char **argv)
 			ret = 1;
 		} else {
 			for (size_t i = 0; i < m.n; i++)
-				ret |= create_one(&k, m.items[i].obj, m.items[i].source, output);
+				ret |= create_one(&k, m.items[i].obj, m.items[i].source, output, save_config);
 			if (m.n == 0)
 				ret = kctl_error("no objects passed to create");
 			kctl_manifest_free(&m);
@@ -174,7 +190,13 @@ static int apply_existing(struct kctl *k, const struct kkind *kk, const char *pa
 			"missing annotation will be patched automatically.\n",
 			kk->resource, name, LAST_APPLIED);
 	} else if (strcmp(prev, text) == 0) {
-		print_done(kk, name, "unchanged", output);
+		kctl_print_done(k, kk, name, "unchanged", output, live);
+		return 0;
+	}
+	if (k->dry == KCTL_DRY_CLIENT) {
+		if (kctl_validate(kk, obj) < 0)
+			return 1;
+		kctl_print_done(k, kk, name, "configured", output, obj);
 		return 0;
 	}
 	json_t *old = prev ? json_loads(prev, 0, NULL) : json_object();
@@ -182,10 +204,15 @@ static int apply_existing(struct kctl *k, const struct kkind *kk, const char *pa
 	json_decref(old);
 	long status = 0;
 	json_t *resp = NULL;
-	int ret = kctl_request(k, "PATCH", path, patch, "application/merge-patch+json", &status, &resp);
+	char *ppath = NULL;
+	if (asprintf(&ppath, "%s%s%s", path, k->dry ? "?" : "", k->dry ? kctl_dry_query(k) : "") < 0)
+		ppath = NULL;
+	int ret = ppath ? kctl_request(k, "PATCH", ppath, patch, "application/merge-patch+json",
+				       &status, &resp) : -1;
+	free(ppath);
 	json_decref(patch);
 	if (ret == 0 && status == 200)
-		print_done(kk, name, "configured", output);
+		kctl_print_done(k, kk, name, "configured", output, resp);
 	else if (ret == 0)
 		ret = kctl_print_status_when(resp, status, "applying patch to", name);
 	json_decref(resp);
@@ -210,17 +237,7 @@ static int apply_one(struct kctl *k, json_t *obj, const char *source, const char
 	json_t *live = NULL;
 	int ret = kctl_request(k, "GET", path, NULL, NULL, &status, &live);
 	if (ret == 0 && status == 404) {
-		json_decref(live);
-		live = NULL;
-		json_t *resp = NULL;
-		char *coll = kctl_path(kk, ns, NULL, NULL);
-		ret = kctl_request(k, "POST", coll, body, NULL, &status, &resp);
-		free(coll);
-		if (ret == 0 && status == 201)
-			print_done(kk, name, "created", output);
-		else if (ret == 0)
-			ret = kctl_print_status_when(resp, status, "creating", source);
-		json_decref(resp);
+		ret = create_post(k, kk, ns, body, source, output);
 	} else if (ret == 0 && status == 200) {
 		json_t *applied = json_deep_copy(obj);
 		set_applied(applied, text);
@@ -245,6 +262,7 @@ int cmd_apply(int argc, char **argv)
 		{"filename", 'f', KF_LIST, &files},
 		{"output", 'o', KF_STRING, &output},
 		{"validate", 0, KF_STRING, &validate},
+		{"dry-run", 0, KF_STRING, &k.dry_run},
 		{0},
 	};
 	int r = kctl_init(&k, argc, argv, flags, apply_usage);
@@ -254,7 +272,9 @@ int cmd_apply(int argc, char **argv)
 	}
 	int ret = 0;
 	struct kmanifest m;
-	if (files.n == 0)
+	if (kctl_check_output(output))
+		ret = 1;
+	else if (files.n == 0)
 		ret = kctl_error("must specify one of -f and -k");
 	else if (kctl_manifest_read(&files, &m) < 0)
 		ret = 1;

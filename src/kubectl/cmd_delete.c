@@ -32,13 +32,22 @@ static void wait_gone(struct kctl *k, const char *path)
 	}
 }
 
+/* A client dry run only checks that the object is there. */
+static int delete_request(struct kctl *k, const char *path, long *status, json_t **resp)
+{
+	if (k->dry != KCTL_DRY_CLIENT)
+		return kctl_request(k, "DELETE", path, NULL, NULL, status, resp);
+	return kctl_request(k, "GET", path, NULL, NULL, status, resp);
+}
+
 static int delete_one(struct kctl *k, const struct kkind *kk, const char *ns, const char *name,
 		      const struct delete_opts *o, const char *source)
 {
 	char *path = kctl_path(kk, ns, name, NULL);
+	char *dpath = kctl_path(kk, ns, name, kctl_dry_query(k));
 	long status = 0;
 	json_t *resp = NULL;
-	int ret = kctl_request(k, "DELETE", path, NULL, NULL, &status, &resp);
+	int ret = delete_request(k, dpath, &status, &resp);
 	char q[96];
 	kctl_kind_qualified(kk, q, sizeof(q));
 	if (ret < 0) {
@@ -47,9 +56,9 @@ static int delete_one(struct kctl *k, const struct kkind *kk, const char *ns, co
 		if (o->output && strcmp(o->output, "name") == 0)
 			printf("%s/%s\n", q, name);
 		else
-			printf("%s \"%s\" deleted\n", q, name);
+			printf("%s \"%s\" deleted%s\n", q, name, kctl_dry_suffix(k));
 		fflush(stdout);
-		if (o->wait)
+		if (o->wait && !k->dry)
 			wait_gone(k, path);
 	} else if (status == 404 && o->ignore_not_found) {
 		ret = 0;
@@ -59,6 +68,7 @@ static int delete_one(struct kctl *k, const struct kkind *kk, const char *ns, co
 	}
 	json_decref(resp);
 	free(path);
+	free(dpath);
 	return ret;
 }
 
@@ -156,6 +166,7 @@ int cmd_delete(int argc, char **argv)
 		{"grace-period", 0, KF_STRING, &grace},
 		{"now", 0, KF_BOOL, &now},
 		{"force", 0, KF_BOOL, &force},
+		{"dry-run", 0, KF_STRING, &k.dry_run},
 		{0},
 	};
 	int r = kctl_init(&k, argc, argv, flags, delete_usage);

@@ -103,33 +103,70 @@ static void when(json_t *obj, const char *path, char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-static void multiline(struct out *o, const char *title, json_t *map, bool skip_applied)
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The keys of a map of strings, sorted, less the one to skip; caller
+ * frees the array (not the keys). */
+static const char **sorted_keys(json_t *map, const char *skip, size_t *n)
+{
+	const char **keys = calloc(json_object_size(map) + 1, sizeof(*keys));
+	const char *key;
+	json_t *v;
+	*n = 0;
+	json_object_foreach(map, key, v)
+		if (keys && (!skip || strcmp(key, skip) != 0))
+			keys[(*n)++] = key;
+	if (keys)
+		qsort(keys, *n, sizeof(*keys), cmp_str);
+	return keys;
+}
+
+/* kubectl's printLabelsMultiline: one sorted "k=v" per line. */
+static void labels_multiline(struct out *o, json_t *map)
 {
 	size_t n = 0;
-	char *all = kctl_labels_string(map);
-	if (json_object_size(map) == 0 || !all) {
-		w(o, 0, "%s:\t<none>\n", title);
-		free(all);
-		return;
-	}
-	/* sorted "k=v" (labels) or "k: v" (annotations) lines */
-	char *save = NULL;
-	for (char *p = strtok_r(all, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(p, '=');
-		if (eq && skip_applied && strncmp(p, "kubectl.kubernetes.io/last-applied-configuration", (size_t)(eq - p)) == 0)
-			continue;
-		if (eq && !strcmp(title, "Annotations"))
-			*eq = 0;
-		const char *val = eq && !strcmp(title, "Annotations") ? json_string_value(json_object_get(map, p)) : NULL;
-		if (val)
-			w(o, 0, "%s\t%s: %s\n", n ? "" : "Annotations:", p, val);
-		else
-			w(o, 0, "%s%s\t%s\n", n ? "" : title, n ? "" : ":", p);
-		n++;
-	}
+	const char **keys = sorted_keys(map, NULL, &n);
 	if (!n)
-		w(o, 0, "%s:\t<none>\n", title);
-	free(all);
+		w(o, 0, "Labels:\t<none>\n");
+	for (size_t i = 0; i < n; i++)
+		w(o, 0, "%s\t%s=%s\n", i ? "" : "Labels:", keys[i],
+		  dflt(json_string_value(json_object_get(map, keys[i])), ""));
+	free(keys);
+}
+
+#define MAX_ANNOTATION_LEN 140
+
+/* kubectl's printAnnotationsMultiline: sorted "k: v", the last-applied
+ * configuration left out, a long or multi-line value on lines of its
+ * own, each cut at 138 characters with "...". */
+static void annotations_multiline(struct out *o, json_t *map)
+{
+	size_t n = 0;
+	const char **keys = sorted_keys(map, "kubectl.kubernetes.io/last-applied-configuration", &n);
+	if (!n)
+		w(o, 0, "Annotations:\t<none>\n");
+	for (size_t i = 0; i < n; i++) {
+		const char *title = i ? "" : "Annotations:";
+		char *val = strdup(dflt(json_string_value(json_object_get(map, keys[i])), ""));
+		size_t len = strlen(val);
+		if (len && val[len - 1] == '\n')
+			val[--len] = 0;
+		if (len + strlen(keys[i]) + 2 <= MAX_ANNOTATION_LEN && !strchr(val, '\n')) {
+			w(o, 0, "%s\t%s: %s\n", title, keys[i], val);
+			free(val);
+			continue;
+		}
+		w(o, 0, "%s\t%s:\n", title, keys[i]);
+		char *save = NULL;
+		for (char *line = strtok_r(val, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			w(o, 0, "\t  %.*s%s\n", MAX_ANNOTATION_LEN - 2, line,
+			  strlen(line) > MAX_ANNOTATION_LEN - 2 ? "..." : "");
+		free(val);
+	}
+	free(keys);
 }
 
 static void meta_lines(struct out *o, json_t *obj, bool ns)
@@ -142,8 +179,8 @@ static void meta_lines(struct out *o, json_t *obj, bool ns)
 static void labels_annotations(struct out *o, json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
-	multiline(o, "Labels", json_object_get(meta, "labels"), false);
-	multiline(o, "Annotations", json_object_get(meta, "annotations"), true);
+	labels_multiline(o, json_object_get(meta, "labels"));
+	annotations_multiline(o, json_object_get(meta, "annotations"));
 }
 
 /* ---- NetworkPolicy ----------------------------------------------------------------- */

@@ -1,5 +1,4 @@
-/* cmd_exec.c: `exec [-i] [-t] POD [-c C] -- CMD...` and `logs POD [-c C]
- * [-f] [--tail=N]`. */
+/* cmd_exec.c: `exec [-i] [-t] POD [-c C] -- CMD...`. */
 #include "commands.h"
 #include "kctl.h"
 
@@ -12,11 +11,6 @@ static const char exec_usage[] =
 	"Execute a command in a container.\n\n"
 	"Usage:\n"
 	"  kubectl exec (POD | TYPE/NAME) [-c CONTAINER] [flags] -- COMMAND [args...] [options]\n";
-
-static const char logs_usage[] =
-	"Print the logs for a container in a pod.\n\n"
-	"Usage:\n"
-	"  kubectl logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER] [options]\n";
 
 static char *exec_path(struct kctl *k, const char *pod, const char *container,
 		       const struct kstrs *cmd, bool in, bool tty)
@@ -85,70 +79,6 @@ int cmd_exec(int argc, char **argv)
 		ret = code < 0 ? 1 : code;
 	}
 	kctl_strs_free(&cmd);
-	kctl_done(&k);
-	return ret;
-}
-
-static int write_chunk(void *ctx, const char *data, size_t len)
-{
-	(void)ctx;
-	if (fwrite(data, 1, len, stdout) != len)
-		return -EPIPE;
-	fflush(stdout);
-	return 0;
-}
-
-int cmd_logs(int argc, char **argv)
-{
-	struct kctl k;
-	bool follow = false, prev = false;
-	const char *container = NULL;
-	long tail = -1;
-	const struct kflag flags[] = {
-		{"follow", 'f', KF_BOOL, &follow},
-		{"container", 'c', KF_STRING, &container},
-		{"tail", 0, KF_INT, &tail},
-		{"previous", 'p', KF_BOOL, &prev},
-		{0},
-	};
-	int r = kctl_init(&k, argc, argv, flags, logs_usage);
-	if (r != 0)
-		return r < 0 ? 1 : 0;
-	int ret = 0;
-	if (k.args.n != 1) {
-		ret = kctl_error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\nPOD or "
-				 "TYPE/NAME is a required argument for the logs command\nSee '%s logs -h' "
-				 "for help and examples", k.prog);
-	} else {
-		const char *pod = k.args.v[0];
-		if (strncmp(pod, "pod/", 4) == 0 || strncmp(pod, "pods/", 5) == 0)
-			pod = strchr(pod, '/') + 1;
-		char *c = container ? kctl_escape(container) : NULL, *path = NULL;
-		char tailq[40] = "";
-		if (tail >= 0)
-			snprintf(tailq, sizeof(tailq), "&tailLines=%ld", tail);
-		if (asprintf(&path, "/api/v1/namespaces/%s/pods/%s/log?follow=%s%s%s%s", k.ns, pod,
-			     follow ? "true" : "false", c ? "&container=" : "", c ? c : "", tailq) < 0)
-			path = NULL;
-		free(c);
-		/* a GET first so that a missing daemon is started and errors print */
-		long status = 0;
-		json_t *resp = NULL;
-		struct client *cl = kctl_client(&k);
-		int t = cl && path ? client_get_chunks(cl, path, write_chunk, NULL, &status, &resp) : -ENOMEM;
-		if ((t == -ENOENT || t == -ECONNREFUSED) &&
-		    kctl_request(&k, "GET", "/version", NULL, NULL, &status, &resp) == 0) {
-			json_decref(resp);
-			resp = NULL;
-			t = client_get_chunks(cl, path, write_chunk, NULL, &status, &resp);
-		}
-		if (t < 0 && t != -EPIPE)
-			ret = kctl_error("%s", strerror(-t));
-		else if (status != 200)
-			ret = kctl_print_status(resp, status);
-		json_decref(resp);
-		free(path);
-	}
 	kctl_done(&k);
 	return ret;
 }

@@ -14,7 +14,7 @@ static const char expose_usage[] =
 	"[--target-port=number-or-name] [--name=name] [--type=type] [options]\n";
 
 struct expose_opts {
-	const char *port, *target, *name, *protocol, *type, *selector;
+	const char *port, *target, *name, *protocol, *type, *selector, *output;
 };
 
 static json_t *selector_of(const struct kkind *kk, json_t *obj)
@@ -72,31 +72,48 @@ static json_t *service_for(const struct kkind *kk, json_t *obj, const struct exp
 	return svc;
 }
 
+/* POSTs svc (unless a client dry run) and prints the outcome. */
+static int expose_post(struct kctl *k, json_t *svc, const char *output)
+{
+	const struct kkind *sk = kctl_kind("services");
+	const char *name = kctl_str(svc, "metadata.name");
+	if (k->dry == KCTL_DRY_CLIENT) {
+		if (kctl_validate(sk, svc) < 0)
+			return 1;
+		kctl_print_done(k, sk, name, "exposed", output, svc);
+		return 0;
+	}
+	char *path = kctl_path(sk, k->ns, NULL, kctl_dry_query(k));
+	long status = 0;
+	json_t *resp = NULL;
+	int ret = kctl_request(k, "POST", path, svc, NULL, &status, &resp);
+	free(path);
+	if (ret < 0)
+		ret = 1;
+	else if (status == 201 || status == 200)
+		kctl_print_done(k, sk, name, "exposed", output, resp);
+	else
+		ret = kctl_print_status(resp, status);
+	json_decref(resp);
+	return ret;
+}
+
 static int expose(struct kctl *k, const struct kkind *kk, const char *name, const struct expose_opts *o)
 {
 	char *path = kctl_path(kk, k->ns, name, NULL);
 	long status = 0;
-	json_t *obj = NULL, *resp = NULL, *svc = NULL;
+	json_t *obj = NULL, *svc = NULL;
 	int ret = kctl_request(k, "GET", path, NULL, NULL, &status, &obj);
 	free(path);
 	if (ret < 0)
 		return 1;
-	if (status != 200) {
+	if (status != 200)
 		ret = kctl_print_status(obj, status);
-	} else if (!(svc = service_for(kk, obj, o, o->name ? o->name : name))) {
+	else if (!(svc = service_for(kk, obj, o, o->name ? o->name : name)))
 		ret = 1;
-	} else if (kctl_request(k, "POST", (path = kctl_path(kctl_kind("services"), k->ns, NULL, NULL)),
-				svc, NULL, &status, &resp) < 0) {
-		ret = 1;
-	} else if (status == 201 || status == 200) {
-		printf("service/%s exposed\n", o->name ? o->name : name);
-	} else {
-		ret = kctl_print_status(resp, status);
-	}
-	if (svc)
-		free(path);
+	else
+		ret = expose_post(k, svc, o->output);
 	json_decref(svc);
-	json_decref(resp);
 	json_decref(obj);
 	return ret ? 1 : 0;
 }
@@ -112,6 +129,8 @@ int cmd_expose(int argc, char **argv)
 		{"protocol", 0, KF_STRING, &o.protocol},
 		{"type", 0, KF_STRING, &o.type},
 		{"selector", 'l', KF_STRING, &o.selector},
+		{"output", 'o', KF_STRING, &o.output},
+		{"dry-run", 0, KF_STRING, &k.dry_run},
 		{0},
 	};
 	int r = kctl_init(&k, argc, argv, flags, expose_usage);
@@ -124,7 +143,9 @@ int cmd_expose(int argc, char **argv)
 	snprintf(kind, sizeof(kind), "%.*s", slash ? (int)(slash - first) : (int)strlen(first), first);
 	const struct kkind *kk = kctl_kind(kind);
 	const char *name = slash ? slash + 1 : k.args.n > 1 ? k.args.v[1] : NULL;
-	if (k.args.n == 0)
+	if (kctl_check_output(o.output))
+		ret = 1;
+	else if (k.args.n == 0)
 		ret = kctl_error("You must provide one or more resources by argument or filename.");
 	else if (!kk)
 		ret = kctl_error("the server doesn't have a resource type \"%s\"", kind);

@@ -54,36 +54,50 @@ static json_t *label_patch(const struct kstrs *specs, size_t from, json_t *live,
 	return json_pack("{s:{s:o}}", "metadata", "labels", labels);
 }
 
+/* PATCHes (unless a client dry run) and prints the outcome. */
+static int label_send(struct kctl *k, const struct kkind *kk, const char *name, json_t *patch,
+		      const char *op, const char *output)
+{
+	if (k->dry == KCTL_DRY_CLIENT) {
+		kctl_print_done(k, kk, name, op, output, NULL);
+		return 0;
+	}
+	char *path = kctl_path(kk, k->ns, name, kctl_dry_query(k));
+	long status = 0;
+	json_t *resp = NULL;
+	int ret = kctl_request(k, "PATCH", path, patch, "application/merge-patch+json", &status, &resp);
+	free(path);
+	if (ret < 0)
+		ret = 1;
+	else if (status == 200)
+		kctl_print_done(k, kk, name, op, output, resp);
+	else
+		ret = kctl_print_status(resp, status);
+	json_decref(resp);
+	return ret;
+}
+
 static int label_one(struct kctl *k, const struct kkind *kk, const char *name, size_t from,
-		     bool overwrite)
+		     bool overwrite, const char *output)
 {
 	char *path = kctl_path(kk, k->ns, name, NULL);
 	long status = 0;
-	json_t *live = NULL, *resp = NULL;
+	json_t *live = NULL;
 	int ret = kctl_request(k, "GET", path, NULL, NULL, &status, &live);
+	free(path);
 	if (ret == 0 && status != 200)
 		ret = kctl_print_status(live, status);
 	int changes = 0, added = 0;
-	json_t *patch = ret == 0 ? label_patch(&k->args, from, json_object_get(json_object_get(live, "metadata"), "labels"), overwrite, &changes, &added) : NULL;
-	char q[96];
-	kctl_kind_qualified(kk, q, sizeof(q));
+	json_t *labels = json_object_get(json_object_get(live, "metadata"), "labels");
+	json_t *patch = ret == 0 ? label_patch(&k->args, from, labels, overwrite, &changes, &added) : NULL;
 	if (ret == 0 && !patch)
 		ret = 1;
 	else if (ret == 0 && changes == 0)
-		printf("%s/%s not labeled\n", q, name);
-	else if (ret == 0 && kctl_request(k, "PATCH", path, patch, "application/merge-patch+json",
-					  &status, &resp) == 0) {
-		if (status == 200)
-			printf("%s/%s %s\n", q, name, added ? "labeled" : "unlabeled");
-		else
-			ret = kctl_print_status(resp, status);
-	} else if (ret == 0) {
-		ret = 1;
-	}
+		kctl_print_done(k, kk, name, "not labeled", output, live);
+	else if (ret == 0)
+		ret = label_send(k, kk, name, patch, added ? "labeled" : "unlabeled", output);
 	json_decref(patch);
-	json_decref(resp);
 	json_decref(live);
-	free(path);
 	return ret ? 1 : 0;
 }
 
@@ -91,8 +105,11 @@ int cmd_label(int argc, char **argv)
 {
 	struct kctl k;
 	bool overwrite = false;
+	const char *output = NULL;
 	const struct kflag flags[] = {
 		{"overwrite", 0, KF_BOOL, &overwrite},
+		{"output", 'o', KF_STRING, &output},
+		{"dry-run", 0, KF_STRING, &k.dry_run},
 		{0},
 	};
 	int r = kctl_init(&k, argc, argv, flags, label_usage);
@@ -105,14 +122,16 @@ int cmd_label(int argc, char **argv)
 	char kind[128];
 	snprintf(kind, sizeof(kind), "%.*s", slash ? (int)(slash - first) : (int)strlen(first), first);
 	const struct kkind *kk = k.args.n ? kctl_kind(kind) : NULL;
-	if (k.args.n == 0)
+	if (kctl_check_output(output))
+		ret = 1;
+	else if (k.args.n == 0)
 		ret = kctl_error("one or more resources must be specified as <resource> <name> or <resource>/<name>");
 	else if (!kk)
 		ret = kctl_error("the server doesn't have a resource type \"%s\"", kind);
 	else if (k.args.n <= from)
 		ret = kctl_error("at least one label update is required");
 	else
-		ret = label_one(&k, kk, slash ? slash + 1 : k.args.v[1], from, overwrite);
+		ret = label_one(&k, kk, slash ? slash + 1 : k.args.v[1], from, overwrite, output);
 	kctl_done(&k);
 	return ret;
 }

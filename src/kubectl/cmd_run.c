@@ -147,29 +147,26 @@ static int run(struct kctl *k, struct run_opts *o)
 	if (!obj)
 		return 1;
 	const struct kkind *kk = kctl_kind(deployment ? "deployments" : "pods");
-	char *path = kctl_path(kk, k->ns, NULL, NULL);
-	long status = 0;
+	int ret = 0;
 	json_t *resp = NULL;
-	int ret = kctl_request(k, "POST", path, obj, NULL, &status, &resp);
-	free(path);
-	json_decref(obj);
-	if (ret < 0)
-		return 1;
-	if (status != 201 && status != 200) {
-		ret = kctl_print_status(resp, status);
-		json_decref(resp);
-		return ret;
+	if (k->dry == KCTL_DRY_CLIENT) {
+		ret = kctl_validate(kk, obj) < 0;
+	} else {
+		char *path = kctl_path(kk, k->ns, NULL, kctl_dry_query(k));
+		long status = 0;
+		ret = kctl_request(k, "POST", path, obj, NULL, &status, &resp);
+		free(path);
+		if (ret == 0 && status != 201 && status != 200)
+			ret = kctl_print_status(resp, status);
+		else if (ret < 0)
+			ret = 1;
 	}
+	if (ret == 0 && (k->dry || (!o->in && !o->tty)))
+		kctl_print_done(k, kk, name, "created", o->output, resp ? resp : obj);
 	json_decref(resp);
-	char q[96];
-	kctl_kind_qualified(kk, q, sizeof(q));
-	if (!o->in && !o->tty) {
-		if (o->output && strcmp(o->output, "name") == 0)
-			printf("%s/%s\n", q, name);
-		else
-			printf("%s/%s created\n", q, name);
-		return 0;
-	}
+	json_decref(obj);
+	if (ret || k->dry || (!o->in && !o->tty))
+		return ret;
 	fflush(stdout);
 	ret = attach_pod(k, name, name, o->in, o->tty, o->quiet);
 	if (o->rm)
@@ -181,7 +178,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct kctl k;
 	struct run_opts o = {0};
-	const char *dry = NULL, *generator = NULL;
+	const char *generator = NULL;
 	const struct kflag flags[] = {
 		{"image", 0, KF_STRING, &o.image},
 		{"replicas", 'r', KF_INT, &o.replicas},
@@ -195,7 +192,7 @@ int cmd_run(int argc, char **argv)
 		{"command", 0, KF_BOOL, &o.command},
 		{"quiet", 'q', KF_BOOL, &o.quiet},
 		{"output", 'o', KF_STRING, &o.output},
-		{"dry-run", 0, KF_STRING, &dry},
+		{"dry-run", 0, KF_STRING, &k.dry_run},
 		{"generator", 0, KF_STRING, &generator},
 		{0},
 	};
@@ -211,6 +208,10 @@ int cmd_run(int argc, char **argv)
 		ret = kctl_error("required flag(s) \"image\" not set");
 	else if (o.rm && !o.in && !o.tty)
 		ret = kctl_error("--rm should only be used for attached containers");
+	else if (k.dry && (o.in || o.tty))
+		ret = kctl_error("--dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)");
+	else if (kctl_check_output(o.output))
+		ret = 1;
 	else if (o.tty && !o.in)
 		ret = kctl_error("-i/--stdin is required for containers with -t/--tty=true");
 	else if (o.restart && strcmp(o.restart, "Always") && strcmp(o.restart, "OnFailure") &&

@@ -31,6 +31,10 @@ struct kflag {
 	void *dest;         /* bool *, const char **, long *, struct kstrs * */
 };
 
+/* --dry-run: none (the default), client (validate here, send nothing),
+ * server (the API's dryRun=All: validated and answered, never stored). */
+enum kctl_dry { KCTL_DRY_NONE, KCTL_DRY_CLIENT, KCTL_DRY_SERVER };
+
 /* One invocation of a verb. */
 struct kctl {
 	const char *prog;       /* "kubectl" or "netpol", for messages */
@@ -44,6 +48,8 @@ struct kctl {
 	bool dash_dash;
 	struct client *client;
 	bool started;           /* auto-start already tried */
+	const char *dry_run;    /* --dry-run=VALUE, for the verbs that take it */
+	enum kctl_dry dry;      /* what dry_run asked for */
 };
 
 /* Parses argv (argv[0] is the verb) against flags (terminated by a zeroed
@@ -56,8 +62,29 @@ void kctl_done(struct kctl *k);
 void kctl_strs_free(struct kstrs *s);
 int kctl_strs_add(struct kstrs *s, const char *v);
 
+/* A verb's help: usage, its flags, the global flags, the environment. */
+void kctl_print_help(FILE *f, const char *verb, const char *usage, const struct kflag *flags);
+
 /* "error: ..." to stderr; returns 1 (the exit code). */
 int kctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct kkind;
+
+/* The query that makes a mutating request a server dry run, or NULL. */
+const char *kctl_dry_query(const struct kctl *k);
+/* "", " (dry run)" or " (server dry run)", after kubectl's result lines. */
+const char *kctl_dry_suffix(const struct kctl *k);
+/* A mutating verb's outcome as kubectl prints it: -o name "KIND/NAME",
+ * -o yaml|json the object (obj may be NULL: then the line), else
+ * "KIND/NAME OP" and the dry-run suffix. */
+void kctl_print_done(const struct kctl *k, const struct kkind *kk, const char *name,
+		     const char *op, const char *output, json_t *obj);
+/* Validates obj as the API server would (client dry run); prints
+ * kubectl's "The Kind "name" is invalid: ..." and returns -1. */
+int kctl_validate(const struct kkind *kk, json_t *obj);
+/* kubectl's refusal of -o values other than name, yaml and json for a
+ * mutating verb; 0 when output is fine. */
+int kctl_check_output(const char *output);
 
 /* ---- the daemon ----------------------------------------------------------- */
 

@@ -24,7 +24,18 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
 	fprintf(f, "\nUsage:\n  kubectl [flags] [options]\n\n"
-		   "Use \"kubectl <command> --help\" for more information about a given command.\n");
+		   "Use \"kubectl <command> --help\" for more information about a given command.\n"
+		   "The real kubectl's other verbs (edit, diff, scale, ...) run with the real kubectl\n"
+		   "against the lab: netpol kubeconfig > /tmp/netpol.kubeconfig;\n"
+		   "KUBECONFIG=/tmp/netpol.kubeconfig kubectl VERB ...\n\n%s", kctl_env_help);
+}
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t j = 0; j < sizeof(verbs) / sizeof(verbs[0]); j++)
+		if (strcmp(name, verbs[j].name) == 0)
+			return &verbs[j];
+	return NULL;
 }
 
 int kubectl_invoked(const char *argv0)
@@ -54,16 +65,21 @@ int kubectl_main(int argc, char **argv)
 	while (i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--help") &&
 	       strcmp(argv[i], "-h"))
 		i += takes_value(argv[i]) && i + 1 < argc ? 2 : 1;
+	if (i + 1 < argc && strcmp(argv[i], "help") == 0) {
+		const struct verb *hv = verb_find(argv[i + 1]);
+		int ret = kctl_help_verb(argv[i + 1], hv ? hv->fn : NULL);
+		if (ret >= 0)
+			return ret;
+		fprintf(stderr, "error: unknown command \"%s\" for \"kubectl\"\n", argv[i + 1]);
+		return 1;
+	}
 	if (i >= argc || strcmp(argv[i], "help") == 0 || strcmp(argv[i], "--help") == 0 ||
 	    strcmp(argv[i], "-h") == 0) {
 		usage(i >= argc ? stderr : stdout);
 		return i >= argc ? 1 : 0;
 	}
-	const struct verb *v = NULL;
-	for (size_t j = 0; j < sizeof(verbs) / sizeof(verbs[0]); j++)
-		if (strcmp(argv[i], verbs[j].name) == 0)
-			v = &verbs[j];
-	if (!v) {
+	const struct verb *v = verb_find(argv[i]);
+	if (!v && !kctl_unimplemented(argv[i])) {
 		fprintf(stderr, "error: unknown command \"%s\" for \"kubectl\"\nRun 'kubectl --help' for usage.\n", argv[i]);
 		return 1;
 	}
@@ -76,7 +92,8 @@ int kubectl_main(int argc, char **argv)
 		args[n++] = argv[j];
 	for (int j = i + 1; j < argc; j++)
 		args[n++] = argv[j];
-	int ret = v->fn(n, args);
+	/* an unimplemented verb is referred with the flags given before it */
+	int ret = v ? v->fn(n, args) : kctl_refer(n, args);
 	free(args);
 	return ret;
 }

@@ -139,7 +139,8 @@ bool lab_proc_is(pid_t pid, const char *verb, const char *name);
 int lab_stop_proc(pid_t pid, const char *verb, const char *name, int grace_ms);
 
 /* Removes the run files of a lab that no process owns any more: the
- * agent's pid and ready files, and "<name>.lock" unless a lab holds it.
+ * agent's pid and ready files, the daemon's status record "<name>.daemon",
+ * and "<name>.lock" unless a lab holds it.
  * Returns 0 or -errno (the first error; it still tries every file). */
 int lab_run_files_remove(const char *name, const char *state_dir);
 
@@ -233,6 +234,13 @@ struct lab_ctr_state {
 	bool finished;          /* exited, not to be restarted */
 	int exit_code;          /* of the last run that ended */
 	bool open_stdin, tty;
+	/* Where the output of the current run (or, when none runs, of the
+	 * last one) begins in the log: an attach that must not miss what a
+	 * run wrote before it came reads from there. */
+	long long log_start;
+	/* Where the run before it began (it ends at log_start); -1: none. */
+	long long prev_log_start;
+	const char *name;       /* the container's, owned by the pod */
 };
 
 /* The state of a container (NULL: the first); -ENOENT if no such one. */

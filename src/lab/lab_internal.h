@@ -118,6 +118,8 @@ struct lab_ctr {
 	int restarts;
 	int backoff_ms;
 	int64_t started_ms;
+	long long log_start;    /* size of the log when this run started */
+	long long prev_log_start; /* the same for the run before, -1: none */
 	int64_t restart_at_ms;  /* when pid == 0 && !finished */
 	bool open_stdin, tty;   /* from the spec */
 	/* The current run's stdin, kept by the lab (has_stdio): the pipe's

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -253,6 +254,13 @@ static int stdio_open(struct lab_ctr *c, int *child_fd, char *slave, size_t len)
 	return 0;
 }
 
+static long long log_size(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
 int proc_start(const struct proc_pod_env *pe, struct lab_ctr *c)
 {
 	int nsfd, logfd = -1, nullfd = -1, infd = -1, rc = 0;
@@ -269,6 +277,9 @@ int proc_start(const struct proc_pod_env *pe, struct lab_ctr *c)
 		rc = -errno;
 		goto cleanup;
 	}
+	/* started_ms is 0 until the first run */
+	c->prev_log_start = c->started_ms ? c->log_start : -1;
+	c->log_start = log_size(logfd);
 	rc = stdio_open(c, &infd, slave, sizeof(slave));
 	if (rc < 0)
 		goto cleanup;

@@ -161,12 +161,14 @@ static int remove_file(const char *name, const char *state_dir, const char *suff
 
 int lab_run_files_remove(const char *name, const char *state_dir)
 {
-	int rc, r2, r3;
+	int rc, r2, r3, r4;
 
 	if (!lab_name_valid(name))
 		return -EINVAL;
 	rc = remove_file(name, state_dir, LAB_AGENT_PID_SUFFIX);
 	r2 = remove_file(name, state_dir, LAB_AGENT_READY_SUFFIX);
-	r3 = remove_lock(name, state_dir);
-	return rc < 0 ? rc : r2 < 0 ? r2 : r3;
+	/* the daemon's record for `netpol status`, left by a killed daemon */
+	r3 = remove_file(name, state_dir, ".daemon");
+	r4 = remove_lock(name, state_dir);
+	return rc < 0 ? rc : r2 < 0 ? r2 : r3 < 0 ? r3 : r4;
 }

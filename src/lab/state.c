@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -156,6 +157,11 @@ static void ctr_adopt(struct lab_ctr *c, pid_t pid, unsigned long long start)
 	c->has_pidfd = true;
 	c->start_time = start;
 	c->started_ms = lab_now_ms();
+	/* what the run wrote before the daemon came back is not known apart
+	 * from earlier runs': an attach starts from now */
+	struct stat sb;
+	c->log_start = c->log_path && stat(c->log_path, &sb) == 0 ? (long long)sb.st_size : 0;
+	c->prev_log_start = -1;
 }
 
 static int ctr_load(struct lab_ctr *c, json_t *j)

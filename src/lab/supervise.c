@@ -151,7 +151,7 @@ int lab_pod_ctr_state(const struct lab_pod *pod, const char *container,
 	if (!c)
 		return -ENOENT;
 	*st = (struct lab_ctr_state){c->pid, c->restarts, c->finished, c->exit_code,
-				     c->open_stdin, c->tty};
+				     c->open_stdin, c->tty, c->log_start, c->prev_log_start, c->name};
 	return 0;
 }
 
