@@ -31,7 +31,9 @@ trap cleanup EXIT
 fail() { echo "$*" > "$T/why"; exit 1; }
 
 start_daemon() {
+  # a lab name of its own: serve records its lab in /run/netpol
   "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --no-node --no-controllers \
+    --lab "hostile$$x$COUNT" \
     --listen 127.0.0.1:0 "$@" > "$T/serve.out" 2>> "$T/serve.err" &
   echo $! > "$T/pid"
   local i
