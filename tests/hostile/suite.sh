@@ -25,6 +25,7 @@ cleanup() {
     [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
   done
   rm -rf "$ROOT"
+  rm -f /run/netpol/hostile$$x*.daemon
 }
 trap cleanup EXIT
 
@@ -104,8 +105,14 @@ run() {
   ( T=$dir; PORT=; TOKEN=; set +e; "$fn" ) > "$dir/log" 2>&1
   local rc=$?
   [ -f "$dir/figures" ] && cat "$dir/figures"
+  [ -f "$dir/cpid" ] && kill -KILL "$(cat "$dir/cpid")" 2>/dev/null
   if [ -f "$dir/pid" ]; then
-    kill -KILL "$(cat "$dir/pid")" 2>/dev/null
+    # TERM first, so that the daemon removes what it recorded
+    local pid i
+    pid=$(cat "$dir/pid")
+    kill -TERM "$pid" 2>/dev/null
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
     rm -f "$dir/pid"
   fi
   # a sanitizer build of the daemon reports here
