@@ -31,6 +31,36 @@
 /* Requests with bodies larger than this are refused (413). */
 #define API_MAX_BODY (3u * 1024 * 1024)
 
+/* Bounds on what clients can make the server spend (guard.c says why).
+ * The TLS listener holds at most API_MAX_CONNS connections; each uid but
+ * root at most API_MAX_CONNS_PER_UID, and all of them together at most
+ * API_MAX_CONNS - API_ROOT_RESERVE. Beyond that a connection is closed at
+ * accept, before it gets a thread. */
+#define API_MAX_CONNS 512
+#define API_MAX_CONNS_PER_UID 64
+#define API_ROOT_RESERVE 128
+/* And each uid but root may open at most API_NEW_CONNS_PER_S connections a
+ * second (after a burst of API_NEW_CONNS_BURST). */
+#define API_NEW_CONNS_PER_S 10
+#define API_NEW_CONNS_BURST 64
+/* A TLS connection is closed after API_HANDSHAKE_TIMEOUT_S without traffic
+ * until it has sent a request with a valid token (and at once after a
+ * 401); after that, and on the unix socket, after API_IDLE_TIMEOUT_S idle
+ * (longer than the 90 s and 118 s after which Go's and curl's clients
+ * stop reusing one). These are libmicrohttpd's inactivity timeouts: a
+ * client trickling bytes keeps its connection, within its uid's share. A watch or a log stream is not idle while it waits for data; a
+ * watch whose client stops reading is closed by the same timeout once
+ * its socket buffers are full. */
+#define API_HANDSHAKE_TIMEOUT_S 10
+#define API_IDLE_TIMEOUT_S 120
+/* Log lines: a burst of API_LOG_BURST, then API_LOG_PER_S per second, and
+ * one "N messages suppressed" line for what was dropped; debug lines (-v)
+ * have their own allowance. */
+#define API_LOG_BURST 20
+#define API_LOG_PER_S 1
+#define API_LOG_DEBUG_BURST 1000
+#define API_LOG_DEBUG_PER_S 200
+
 enum api_log_level { API_LOG_ERROR, API_LOG_WARNING, API_LOG_INFO, API_LOG_DEBUG };
 typedef void (*api_log_fn)(void *ctx, enum api_log_level level, const char *msg);
 

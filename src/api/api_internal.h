@@ -7,7 +7,11 @@
 
 #include "api.h"
 
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -122,5 +126,73 @@ int api_watch_start(struct api *api, const struct api_watch_params *p,
 void api_watch_set_fields(struct api_watch *w, json_t *fields);
 ssize_t api_watch_read(struct api_watch *w, char *buf, size_t max, int wait_ms);
 void api_watch_free(struct api_watch *w);
+
+/* guard.c: defences against hostile clients. */
+struct sockaddr_in;
+/* The uid owning the client end of a loopback TCP connection to server:
+ * 0, -ENOENT when no process holds it any more, or -errno. */
+int api_peer_uid(const struct sockaddr_in *client, const struct sockaddr_in *server,
+		 uid_t *uid);
+
+struct api_conn_slot {
+	uint16_t port;               /* the client's: unique among live ones */
+	uid_t uid;
+	bool started;                /* libmicrohttpd set the connection up */
+	time_t since;
+};
+
+struct api_bucket {
+	double tokens, last;
+};
+
+/* New connections of one uid (at most API_RATE_UIDS are remembered). */
+#define API_RATE_UIDS 32
+struct api_uid_rate {
+	uid_t uid;
+	struct api_bucket bucket;
+};
+
+/* Connections of one listener, per uid (at most API_MAX_CONNS slots). */
+struct api_conns {
+	pthread_mutex_t mu;
+	struct sockaddr_in server;
+	struct api_conn_slot *slots;
+	size_t n;
+	struct api_uid_rate rates[API_RATE_UIDS];
+	size_t nrates;
+	unsigned long refused;
+};
+int api_conns_init(struct api_conns *c, const struct sockaddr_in *server);
+void api_conns_clear(struct api_conns *c);
+/* At accept: true when the client may have one more connection. */
+bool api_conns_admit(struct api_conns *c, const struct sockaddr_in *client);
+void api_conns_started(struct api_conns *c, uint16_t port);
+void api_conns_closed(struct api_conns *c, uint16_t port);
+
+
+/* Wraps a log callback with a rate limit (api_ratelog_emit is an
+ * api_log_fn whose ctx is the struct api_ratelog). */
+struct api_ratelog {
+	pthread_mutex_t mu;
+	api_log_fn log;
+	void *ctx;
+	struct api_bucket normal, debug;
+	unsigned long suppressed, debug_suppressed;
+};
+void api_ratelog_init(struct api_ratelog *rl, api_log_fn log, void *ctx);
+void api_ratelog_clear(struct api_ratelog *rl);
+void api_ratelog_emit(void *ctx, enum api_log_level level, const char *msg);
+
+/* Returns freed memory to the system (malloc_trim) after requests end, at
+ * most once a second, on a thread of its own. */
+struct api_trimmer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool dirty, stop, running;
+};
+int api_trimmer_start(struct api_trimmer *t);
+void api_trimmer_note(struct api_trimmer *t);  /* a request ended */
+void api_trimmer_stop(struct api_trimmer *t);
 
 #endif

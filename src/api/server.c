@@ -2,7 +2,12 @@
  * unix socket; 127.0.0.1:PORT with TLS and a bearer token), each with a
  * thread per connection so that a watch can block while it waits for
  * events. Requests are read into memory (up to API_MAX_BODY), turned into
- * a struct api_request and answered by api_handle. */
+ * a struct api_request and answered by api_handle.
+ *
+ * A thread per connection is affordable because connections are bounded
+ * before they get one: the TLS listener admits a connection only within
+ * its client's share (guard.c), closes those that do not authenticate in
+ * time, and speaks TLS 1.2 and 1.3 only. */
 #include "api_internal.h"
 
 #include <arpa/inet.h>
@@ -19,14 +24,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* GnuTLS priorities: its defaults less TLS 1.0 and 1.1. */
+#define API_TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+
 struct listener {
 	struct api_server *srv;
 	struct MHD_Daemon *d;
 	bool need_token;
+	struct api_conns conns;      /* TLS: connections per uid */
 };
 
 struct api_server {
 	struct api api;
+	struct api_ratelog ratelog;  /* between api.log and the caller's log */
+	struct api_trimmer trimmer;
 	struct listener unix_l, tcp_l;
 	char *socket_path;
 	char *token;
@@ -453,6 +464,27 @@ static bool pod_stream(struct listener *l, struct MHD_Connection *c, const char 
 	return true;
 }
 
+/* 401, and the connection closed: it has no business keeping it. */
+static enum MHD_Result queue_unauthorized(struct MHD_Connection *c)
+{
+	json_t *st = api_status(401, "Unauthorized", "Unauthorized");
+	char *text = st ? json_dumps(st, JSON_COMPACT) : NULL;
+	json_decref(st);
+	if (!text)
+		return MHD_NO;
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
+								 MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* First call of a request: refuse it before reading the body when the
  * token is missing or the announced body is too large. */
 static enum MHD_Result on_headers(struct listener *l, struct MHD_Connection *c, void **con_cls)
@@ -463,8 +495,12 @@ static enum MHD_Result on_headers(struct listener *l, struct MHD_Connection *c, 
 	*con_cls = st;
 	if (!authorized(l, c)) {
 		api_logf(&l->srv->api, API_LOG_INFO, "refused a request without a valid token");
-		return queue_status(c, 401, "Unauthorized", "Unauthorized");
+		return queue_unauthorized(c);
 	}
+	/* authenticated: from now on only idleness closes it */
+	if (l->need_token)
+		MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT,
+					  (unsigned)API_IDLE_TIMEOUT_S);
 	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl && strtoull(cl, NULL, 10) > API_MAX_BODY) {
 		st->too_large = true;
@@ -498,7 +534,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
+	struct listener *l = cls;
 	struct conn *st = *con_cls;
+	api_trimmer_note(&l->srv->trimmer);
 	if (!st)
 		return;
 	if (st->session)
@@ -520,6 +558,30 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- listeners -------------------------------------------------------------------- */
+
+/* At accept, before the connection gets a thread or a TLS session. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct listener *l = cls;
+	if (len < (socklen_t)sizeof(struct sockaddr_in) || addr->sa_family != AF_INET)
+		return MHD_NO;
+	return api_conns_admit(&l->conns, (const struct sockaddr_in *)addr) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct listener *l = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+		return;
+	uint16_t port = ntohs(((const struct sockaddr_in *)ci->client_addr)->sin_port);
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		api_conns_started(&l->conns, port);
+	else
+		api_conns_closed(&l->conns, port);
+}
 
 /* A socket file nobody answers on is left over from a crash: replace it. */
 static int clear_stale_socket(const struct sockaddr_un *sa)
@@ -655,20 +717,26 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 			 (tls ? MHD_USE_TLS : 0);
 	l->srv = srv;
 	l->need_token = tls;
+	/* MHD's own limit stays above ours so that it never refuses (and logs) first */
 	if (tls)
-		l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+		l->d = MHD_start_daemon(flags, 0, on_accept, l, on_request, l,
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					MHD_OPTION_LISTEN_SOCKET, fd,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 					MHD_OPTION_UNESCAPE_CALLBACK, unescape_strict, NULL,
+					MHD_OPTION_NOTIFY_CONNECTION, on_connection, l,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned)API_MAX_CONNS + 16,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_HANDSHAKE_TIMEOUT_S,
+					MHD_OPTION_HTTPS_PRIORITIES, API_TLS_PRIORITIES,
 					MHD_OPTION_HTTPS_MEM_KEY, srv->key,
 					MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_END);
 	else
 		l->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
 					MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 					MHD_OPTION_LISTEN_SOCKET, fd,
-					MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+					MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 					MHD_OPTION_UNESCAPE_CALLBACK, unescape_strict, NULL,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
 					MHD_OPTION_END);
 	if (!l->d) {
 		close(fd);
@@ -676,6 +744,15 @@ static int start_daemon(struct api_server *srv, struct listener *l, int fd, bool
 					      : "starting the unix socket listener failed");
 	}
 	return 0;
+}
+
+static int listener_conns_init(struct listener *l, int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -errno;
+	return api_conns_init(&l->conns, &sa);
 }
 
 static int start_tcp(struct api_server *srv, const struct api_options *o, char **err)
@@ -690,6 +767,8 @@ static int start_tcp(struct api_server *srv, const struct api_options *o, char *
 		ret = api_read_token(o->state_dir, &srv->token, err);
 	if (ret == 0)
 		ret = tcp_listen(o->listen, &fd, &srv->port, err);
+	if (ret == 0 && (ret = listener_conns_init(&srv->tcp_l, fd)) < 0)
+		close(fd);
 	if (ret == 0)
 		ret = start_daemon(srv, &srv->tcp_l, fd, true, err);
 	return ret;
@@ -703,10 +782,15 @@ int api_start(const struct api_options *o, struct api_server **out, char **err)
 	if (!srv)
 		return -ENOMEM;
 	json_object_seed(0);  /* before any thread makes objects */
-	srv->api = (struct api){.store = o->store, .log = o->log, .log_ctx = o->log_ctx};
+	srv->api = (struct api){.store = o->store};
+	api_ratelog_init(&srv->ratelog, o->log, o->log_ctx);
+	if (o->log) {
+		srv->api.log = api_ratelog_emit;
+		srv->api.log_ctx = &srv->ratelog;
+	}
 	srv->streams = o->streams;
-	int ret = 0, fd = -1;
-	if (o->socket_path) {
+	int ret = api_trimmer_start(&srv->trimmer), fd = -1;
+	if (ret == 0 && o->socket_path) {
 		if (!(srv->socket_path = strdup(o->socket_path)))
 			ret = -ENOMEM;
 		if (ret == 0 && (ret = unix_listen(o->socket_path, &fd, err)) < 0) {
@@ -742,6 +826,9 @@ void api_stop(struct api_server *srv)
 		MHD_stop_daemon(srv->tcp_l.d);
 	if (srv->unix_l.d)
 		MHD_stop_daemon(srv->unix_l.d);
+	api_trimmer_stop(&srv->trimmer);
+	api_conns_clear(&srv->tcp_l.conns);
+	api_ratelog_clear(&srv->ratelog);
 	if (srv->socket_path)
 		unlink(srv->socket_path);
 	free(srv->socket_path);

@@ -206,7 +206,8 @@ struct store_event {
 	enum store_event_type type;
 	enum store_resource resource;
 	uint64_t rv;
-	json_t *object;              /* owned by the event */
+	json_t *object;              /* a reference, shared with other
+				      * watches: read it, never change it */
 };
 
 void store_event_free(struct store_event *e);
@@ -224,10 +225,18 @@ struct store_watch_options {
 	 * then every later change. The list and the subscription are taken
 	 * atomically, as an informer needs. */
 	bool initial_state;
-	/* Events queued but not yet taken beyond which the watch is dropped
-	 * (next() returns -ERANGE, as if compacted); 0 = 100000. */
+	/* How far the watch may fall behind: once more than max_queue events
+	 * (or max_bytes bytes of them, as JSON) were published after the
+	 * oldest one it has not taken, it is dropped (next() returns -ERANGE,
+	 * as if compacted) and what it held is freed. Events it does not want
+	 * count while it has some it wants ahead, since it pins them too. A
+	 * replay longer than that fails the open with -ERANGE. 0 = the
+	 * defaults below. */
 	long max_queue;
+	long max_bytes;
 };
+#define STORE_WATCH_MAX_EVENTS 10000
+#define STORE_WATCH_MAX_BYTES (32L << 20)
 
 /* Opens a watch. -ERANGE when from_rv is older than the kept event log. */
 int store_watch_open(struct store *s, const struct store_watch_options *o,

@@ -37,6 +37,7 @@ struct store {
 	bool reserve_held;           /* the reserve is allocated on disk */
 	bool corrupt;                /* SQLite found corruption: no more writes */
 	struct store_watch *watches; /* open watches, linked by next */
+	struct store_feed *feed;     /* events shared by the watches (watch.c) */
 	uint64_t unreadable;         /* rows lists and replays skipped: not JSON */
 };
 

@@ -686,6 +686,77 @@ TEST(watch_that_falls_too_far_behind_is_ended)
 	fixture_close(&f);
 }
 
+/* A pod whose annotation holds n bytes: a large event. */
+static int create_big(struct store *s, const char *name, size_t n)
+{
+	char *blob = malloc(n + 1);
+	if (!blob)
+		return -ENOMEM;
+	memset(blob, 'x', n);
+	blob[n] = 0;
+	json_t *o = object("a", name, NULL);
+	json_object_set_new(json_object_get(o, "metadata"), "annotations",
+			    json_pack("{s:s}", "blob", blob));
+	int ret = store_create(s, STORE_PODS, o, 0, NULL);
+	json_decref(o);
+	free(blob);
+	return ret;
+}
+
+TEST(watch_that_falls_too_many_bytes_behind_is_ended_while_a_reader_goes_on)
+{
+	struct fixture f;
+	CHECK(fixture_open(&f, 0));
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	struct store_watch_options o = {.from_rv = 1, .max_bytes = 100000};
+	/* wants nothing of it: pins nothing, so it is not ended */
+	struct store_watch_options other = {.from_rv = 1, .max_bytes = 100000,
+					    .filter.ns = "b"};
+	struct store_watch *slow = NULL, *fast = NULL, *idle = NULL;
+	CHECK_INT(store_watch_open(f.s, &o, &slow), 0);
+	CHECK_INT(store_watch_open(f.s, &o, &fast), 0);
+	CHECK_INT(store_watch_open(f.s, &other, &idle), 0);
+	struct store_event *ev = NULL;
+	int got = 0;
+	for (int i = 0; i < 10; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%d", i);
+		CHECK_INT(create_big(f.s, name, 30000), 0);
+		while (store_watch_next(fast, 0, &ev) == 0) {
+			store_event_free(ev);
+			got++;
+		}
+	}
+	CHECK_INT(got, 10);
+	CHECK_INT(store_watch_next(slow, 0, &ev), -ERANGE);
+	CHECK_INT(store_watch_next(idle, 0, &ev), -ETIMEDOUT);
+	store_watch_close(idle);
+	store_watch_close(slow);
+	store_watch_close(fast);
+	fixture_close(&f);
+}
+
+TEST(watches_share_one_copy_of_each_event)
+{
+	struct fixture f;
+	CHECK(fixture_open(&f, 0));
+	struct store_watch_options o = {0};
+	struct store_watch *w1 = NULL, *w2 = NULL;
+	CHECK_INT(store_watch_open(f.s, &o, &w1), 0);
+	CHECK_INT(store_watch_open(f.s, &o, &w2), 0);
+	CHECK_INT(create(f.s, STORE_NAMESPACES, NULL, "a", NULL), 0);
+	struct store_event *e1 = NULL, *e2 = NULL;
+	CHECK_INT(store_watch_next(w1, 0, &e1), 0);
+	CHECK_INT(store_watch_next(w2, 0, &e2), 0);
+	bool shared = e1->object == e2->object;
+	store_event_free(e1);
+	store_event_free(e2);
+	store_watch_close(w1);
+	store_watch_close(w2);
+	fixture_close(&f);
+	CHECK(shared);
+}
+
 TEST(watch_next_times_out_and_cancel_wakes_it)
 {
 	struct fixture f;
