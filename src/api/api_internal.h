@@ -190,8 +190,9 @@ struct api_trimmer {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool dirty, stop, running;
+	struct store *store;         /* its page cache is given back too */
 };
-int api_trimmer_start(struct api_trimmer *t);
+int api_trimmer_start(struct api_trimmer *t, struct store *store);
 void api_trimmer_note(struct api_trimmer *t);  /* a request ended */
 void api_trimmer_stop(struct api_trimmer *t);
 

@@ -297,7 +297,8 @@ void api_ratelog_emit(void *ctx, enum api_log_level level, const char *msg)
 
 /* A burst of clients leaves glibc's arenas (one per connection thread)
  * holding freed memory; after requests end, at most once a second, a
- * thread of ours asks glibc to return it, so that RSS comes back down. */
+ * thread of ours asks glibc to return it, and SQLite to drop the cache
+ * pages it does not need, so that RSS comes back down. */
 static void *trimmer_main(void *arg)
 {
 	struct api_trimmer *t = arg;
@@ -309,6 +310,8 @@ static void *trimmer_main(void *arg)
 		}
 		t->dirty = false;
 		pthread_mutex_unlock(&t->mu);
+		if (t->store)
+			store_release_memory(t->store);
 		malloc_trim(0);
 		struct timespec until;
 		clock_gettime(CLOCK_MONOTONIC, &until);
@@ -321,10 +324,11 @@ static void *trimmer_main(void *arg)
 	return NULL;
 }
 
-int api_trimmer_start(struct api_trimmer *t)
+int api_trimmer_start(struct api_trimmer *t, struct store *store)
 {
 	pthread_condattr_t ca;
 	memset(t, 0, sizeof(*t));
+	t->store = store;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

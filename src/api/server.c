@@ -789,7 +789,7 @@ int api_start(const struct api_options *o, struct api_server **out, char **err)
 		srv->api.log_ctx = &srv->ratelog;
 	}
 	srv->streams = o->streams;
-	int ret = api_trimmer_start(&srv->trimmer), fd = -1;
+	int ret = api_trimmer_start(&srv->trimmer, srv->api.store), fd = -1;
 	if (ret == 0 && o->socket_path) {
 		if (!(srv->socket_path = strdup(o->socket_path)))
 			ret = -ENOMEM;

@@ -277,6 +277,13 @@ uint64_t store_unreadable_rows(struct store *s)
 	return n;
 }
 
+void store_release_memory(struct store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_db_release_memory(s->db);
+	pthread_mutex_unlock(&s->lock);
+}
+
 uint64_t store_revision(struct store *s)
 {
 	pthread_mutex_lock(&s->lock);

@@ -110,6 +110,9 @@ uint64_t store_revision(struct store *s);
  * was opened. A caller can compare it before and after to log what was
  * left out. */
 uint64_t store_unreadable_rows(struct store *s);
+/* Frees what SQLite's page cache holds but does not need (it fills as the
+ * database grows and a burst of requests would keep it full). */
+void store_release_memory(struct store *s);
 
 /* ---- reads --------------------------------------------------------------------- */
 

@@ -8,137 +8,18 @@
 # daemon (--listen 127.0.0.1:0). Every daemon is killed at the end, even
 # when a test fails.
 set -uo pipefail
-. "$(dirname "$0")/../lib/wait.sh"
+. "$(dirname "$0")/../lib/daemon.sh"
+suite_init api "$@"
 
-NETPOL=${NETPOL:?set NETPOL to the netpol binary}
-KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
-ROOT=$(mktemp -d /tmp/netpol-api-suite.XXXXXX)
-ONLY=${1:-}
-COUNT=0
+# start_daemon [extra serve args...]: a daemon without controllers.
+start_daemon() { daemon_start --no-controllers "$@"; }
+stop_daemon() { daemon_stop "$@"; }
 
-cleanup() {
-  local p
-  for p in "$ROOT"/*/pid; do
-    [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-  done
-  rm -rf "$ROOT"
-}
-trap cleanup EXIT
-
-# ---- helpers (run inside a test; $T is the test's directory) -----------------
-
-fail() { echo "$*" > "$T/why"; exit 1; }
-
-# start_daemon [extra serve args...]: starts the daemon, waits until it answers.
-start_daemon() {
-  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --no-node --no-controllers \
-    --listen 127.0.0.1:0 "$@" > "$T/serve.out" 2>> "$T/serve.err" &
-  echo $! > "$T/pid"
-  wait_for 30 daemon_up || fail "daemon did not answer within 30s"
-}
-daemon_up() {
-  # the port line is printed once every listener is up
-  PORT=$(sed -n 's#.*https://127.0.0.1:\([0-9]*\).*#\1#p' "$T/serve.out" | tail -n 1)
-  [ -n "$PORT" ] && curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && return 0
-  kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/serve.err")"
-  return 1
-}
 # lines FILE N: FILE has at least N lines
 lines() { [ "$(wc -l < "$1")" -ge "$2" ]; }
 
-# stop_daemon [SIGNAL]: stops it and waits; returns its exit status.
-stop_daemon() {
-  local pid rc
-  pid=$(cat "$T/pid")
-  kill -"${1:-TERM}" "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  rc=$?
-  rm -f "$T/pid"
-  return $rc
-}
-
-# api METHOD PATH [BODY [CONTENT-TYPE]]: body to $T/body, prints the HTTP code.
-api() {
-  local args=(-s --unix-socket "$T/api.sock" -X "$1" -o "$T/body" -w '%{http_code}')
-  [ $# -ge 3 ] && args+=(-H "Content-Type: ${4:-application/json}" --data-binary "$3")
-  curl "${args[@]}" "http://lab$2"
-}
-
-# expect_code WANT METHOD PATH [BODY [CT]]: fails the test on another code.
-expect_code() {
-  local want=$1 got
-  shift
-  got=$(api "$@")
-  [ "$got" = "$want" ] || fail "$1 $2: got $got, want $want: $(head -c 300 "$T/body")"
-}
-
-jbody() { jq -r "$1" "$T/body"; }
-
 pod_json() { # pod_json NAME [LABELS-JSON]
   printf '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","labels":%s},"spec":{"containers":[{"name":"c","image":"nginx","ports":[{"containerPort":80}]}]}}' "$1" "${2:-{\}}"
-}
-
-make_kubeconfig() {
-  cat > "$T/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: lab
-  cluster:
-    server: https://127.0.0.1:$PORT
-    certificate-authority-data: $(base64 -w0 "$T/state/pki/ca.crt")
-users:
-- name: lab-admin
-  user:
-    token: $(cat "$T/state/token")
-contexts:
-- name: lab
-  context: {cluster: lab, user: lab-admin}
-current-context: lab
-EOF
-}
-
-# k ARGS...: the real kubectl against this test's daemon; output in $T/k.out.
-k() {
-  HOME=$T KUBECONFIG=$T/kubeconfig timeout 30 "$KUBECTL" "$@" > "$T/k.out" 2>&1
-}
-
-# kok ARGS...: kubectl must succeed.
-kok() { k "$@" || fail "kubectl $*: $(head -c 400 "$T/k.out")"; }
-
-# ---- the runner ----------------------------------------------------------------
-
-run() {
-  local name=$1 fn=$2
-  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return
-  COUNT=$((COUNT + 1))
-  local dir="$ROOT/$COUNT"   # short: unix socket paths are limited to 107 bytes
-  mkdir -p "$dir"
-  ( T=$dir; PORT=; set +e; "$fn" ) > "$dir/log" 2>&1
-  local rc=$?
-  if [ -f "$dir/pid" ]; then
-    kill -KILL "$(cat "$dir/pid")" 2>/dev/null
-    rm -f "$dir/pid"
-  fi
-  # a sanitizer build of the daemon reports here
-  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$dir/serve.err" 2>/dev/null; then
-    rc=1
-    echo "the daemon's sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$dir/serve.err")" > "$dir/why"
-  fi
-  if [ -f "$dir/skip" ]; then
-    echo "SKIP $name: $(cat "$dir/skip")"
-  elif [ $rc -eq 0 ]; then
-    echo "PASS $name"
-  else
-    echo "FAIL $name: $(cat "$dir/why" 2>/dev/null || echo "exited $rc: $(tail -n 3 "$dir/log" | tr '\n' ' ')")"
-  fi
-}
-
-needs_kubectl() {
-  if [ -z "$KUBECTL" ]; then
-    echo "kubectl is not installed" > "$T/skip"
-    exit 0
-  fi
 }
 
 # ---- tests: the daemon -------------------------------------------------------------

@@ -9,50 +9,22 @@
 # state directory). Prints "PASS name" / "FAIL name: why" / "SKIP name: why".
 # Needs NETPOL=/path/to/netpol.
 set -uo pipefail
+. "$(dirname "$0")/../lib/daemon.sh"
+suite_init protobuf "$@"
 
-NETPOL=${NETPOL:?set NETPOL to the netpol binary}
-KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
-ROOT=$(mktemp -d /tmp/netpol-protobuf-suite.XXXXXX)
-ONLY=${1:-}
-COUNT=0
-
-cleanup() {
-  local p
-  for p in "$ROOT"/*/pid; do
-    [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-  done
-  rm -rf "$ROOT"
-}
-trap cleanup EXIT
-
-fail() { echo "$*" > "$T/why"; exit 1; }
-skip_without_kubectl() {
-  if [ -z "$KUBECTL" ]; then echo "kubectl is not installed" > "$T/skip"; exit 0; fi
-}
-
+# start_daemon: a daemon with controllers (as kubectl users have it) and
+# the kubeconfig `netpol kubeconfig` writes for it.
 start_daemon() {
-  export NETPOL_SOCKET=$T/api.sock NETPOL_STATE_DIR=$T/state NETPOL_LAB=pb$$x$COUNT
-  mkdir -p "$T/state"
-  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --listen 127.0.0.1:0 \
-    --lab "$NETPOL_LAB" --no-node > "$T/state/daemon.log" 2>&1 &
-  echo $! > "$T/pid"
-  local i
-  for i in $(seq 1 100); do
-    curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1 && break
-    kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/state/daemon.log")"
-    sleep 0.05
-  done
-  [ "$i" -lt 100 ] || fail "daemon did not answer within 5s"
-  "$NETPOL" kubeconfig > "$T/kubeconfig" 2> "$T/kubeconfig.err" ||
+  export NETPOL_SOCKET=$T/api.sock NETPOL_STATE_DIR=$T/state NETPOL_LAB=$LAB_PREFIX$COUNT
+  daemon_start
+  "$NETPOL" kubeconfig --server "https://127.0.0.1:$PORT" > "$T/kubeconfig" 2> "$T/kubeconfig.err" ||
     fail "netpol kubeconfig: $(cat "$T/kubeconfig.err")"
 }
 
-# rk ARGS...: the real kubectl against this test's daemon; output in $T/k.out.
-rk() {
-  HOME=$T KUBECONFIG=$T/kubeconfig timeout 30 "$KUBECTL" "$@" > "$T/k.out" 2>&1 ||
-    fail "kubectl $*: $(head -c 400 "$T/k.out")"
-}
-api() { curl -s --unix-socket "$T/api.sock" "http://lab$1"; }
+# rk ARGS...: the real kubectl against this test's daemon; it must succeed.
+rk() { kok "$@"; }
+# get PATH: the body of a GET over the unix socket.
+get() { curl -s --unix-socket "$T/api.sock" "http://lab$1"; }
 
 # send_pb METHOD PATH: sends $T/body as protobuf; the answer in $T/answer,
 # prints the HTTP code.
@@ -61,32 +33,8 @@ send_pb() {
     -H 'Content-Type: application/vnd.kubernetes.protobuf' --data-binary @"$T/body" "http://lab$2"
 }
 
-run() {
-  local name=$1 fn=$2
-  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return
-  COUNT=$((COUNT + 1))
-  local dir="$ROOT/$COUNT"
-  mkdir -p "$dir"
-  ( T=$dir; set +e; "$fn" ) > "$dir/log" 2>&1
-  local rc=$?
-  if [ -f "$dir/pid" ]; then
-    kill -TERM "$(cat "$dir/pid")" 2>/dev/null
-    local i
-    for i in $(seq 1 20); do kill -0 "$(cat "$dir/pid")" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$(cat "$dir/pid")" 2>/dev/null
-    rm -f "$dir/pid"
-  fi
-  if [ -f "$dir/skip" ]; then
-    echo "SKIP $name: $(cat "$dir/skip")"
-  elif [ $rc -eq 0 ]; then
-    echo "PASS $name"
-  else
-    echo "FAIL $name: $(cat "$dir/why" 2>/dev/null || echo "exited $rc: $(tail -n 3 "$dir/log" | tr '\n' ' ')")"
-  fi
-}
-
 t_real_kubectl_create_namespace_and_deployment_store_replicas_and_labels() {
-  skip_without_kubectl
+  needs_kubectl
   start_daemon
   rk create namespace web
   rk get ns web -o jsonpath='{.status.phase}'
@@ -102,7 +50,7 @@ t_real_kubectl_create_namespace_and_deployment_store_replicas_and_labels() {
 }
 
 t_real_kubectl_create_service_clusterip_and_expose() {
-  skip_without_kubectl
+  needs_kubectl
   start_daemon
   rk create service clusterip web --tcp=80:8080
   grep -q 'service/web created' "$T/k.out" || fail "create service said: $(cat "$T/k.out")"
@@ -124,7 +72,7 @@ t_unknown_fields_and_kinds_are_refused_with_a_status() {
   [ "$(send_pb POST /api/v1/namespaces)" = 400 ] || fail "unknown field: $(cat "$T/answer")"
   jq -r .message "$T/answer" | grep -q 'unknown field number 99 in message ObjectMeta' ||
     fail "unknown field message: $(cat "$T/answer")"
-  [ "$(api /api/v1/namespaces/x | jq -r .code)" = 404 ] || fail "namespace x was created"
+  [ "$(get /api/v1/namespaces/x | jq -r .code)" = 404 ] || fail "namespace x was created"
   printf 'k8s\000\012\017\012\002v1\022\011ConfigMap\022\000' > "$T/body"
   [ "$(send_pb POST /api/v1/namespaces)" = 415 ] || fail "ConfigMap: $(cat "$T/answer")"
   jq -r .message "$T/answer" | grep -q 'not ConfigMap (v1); send application/json' ||
@@ -132,8 +80,8 @@ t_unknown_fields_and_kinds_are_refused_with_a_status() {
   # a Pod {metadata {name "p"}, spec {containers [{name "c", image "busybox"}]}}
   printf 'k8s\000\012\011\012\002v1\022\003Pod\022\025\012\003\012\001p\022\016\022\014\012\001c\022\007busybox' > "$T/body"
   [ "$(send_pb POST /api/v1/namespaces/default/pods)" = 201 ] || fail "pod: $(cat "$T/answer")"
-  [ "$(api /api/v1/namespaces/default/pods/p | jq -r '.spec.containers[0].image')" = busybox ] ||
-    fail "stored pod: $(api /api/v1/namespaces/default/pods/p)"
+  [ "$(get /api/v1/namespaces/default/pods/p | jq -r '.spec.containers[0].image')" = busybox ] ||
+    fail "stored pod: $(get /api/v1/namespaces/default/pods/p)"
 }
 
 t_protobuf_delete_options_are_honoured() {
@@ -143,8 +91,8 @@ t_protobuf_delete_options_are_honoured() {
   # DeleteOptions {dryRun: ["All"]}
   printf 'k8s\000\012\023\012\002v1\022\015DeleteOptions\022\005\052\003All' > "$T/body"
   [ "$(send_pb DELETE /api/v1/namespaces/keep)" = 200 ] || fail "delete: $(cat "$T/answer")"
-  [ "$(api /api/v1/namespaces/keep | jq -r .status.phase)" = Active ] ||
-    fail "a dry-run delete changed it: $(api /api/v1/namespaces/keep | jq -c .status)"
+  [ "$(get /api/v1/namespaces/keep | jq -r .status.phase)" = Active ] ||
+    fail "a dry-run delete changed it: $(get /api/v1/namespaces/keep | jq -c .status)"
 }
 
 run real_kubectl_create_namespace_and_deployment_store_replicas_and_labels t_real_kubectl_create_namespace_and_deployment_store_replicas_and_labels

@@ -6,48 +6,11 @@
 # the file stay bounded. Prints "PASS name" / "FAIL name: why" (and "SKIP
 # name: why"). Needs NETPOL=/path/to/netpol; the full-disk test needs root.
 set -uo pipefail
+. "$(dirname "$0")/../lib/daemon.sh"
+suite_init store "$@"
 
-NETPOL=${NETPOL:?set NETPOL to the netpol binary}
-KUBECTL=${KUBECTL:-$(command -v kubectl || true)}
-ROOT=$(mktemp -d /tmp/netpol-store-suite.XXXXXX)
-ONLY=${1:-}
-COUNT=0
-
-cleanup() {
-  local p
-  for p in "$ROOT"/*/pid; do
-    [ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
-  done
-  # KEEP=1 keeps every test's directory (logs, state) to look at
-  [ -n "${KEEP:-}" ] && echo "kept $ROOT" || rm -rf "$ROOT"
-}
-trap cleanup EXIT
-
-# ---- helpers (run inside a test; $T is the test's directory) -----------------
-
-fail() { echo "$*" > "$T/why"; exit 1; }
-skip() { echo "$*" > "$T/skip"; exit 0; }
-
-# wait_up: waits until the daemon answers (generously: the machine may be loaded).
-wait_up() {
-  local i
-  for i in $(seq 1 300); do
-    PORT=$(sed -n 's#.*https://127.0.0.1:\([0-9]*\).*#\1#p' "$T/serve.out" | tail -n 1)
-    if [ -n "$PORT" ] && curl -sf --unix-socket "$T/api.sock" http://lab/version > /dev/null 2>&1; then
-      return 0
-    fi
-    kill -0 "$(cat "$T/pid")" 2>/dev/null || fail "daemon exited: $(tail -n 3 "$T/serve.err")"
-    sleep 0.05
-  done
-  fail "daemon did not answer within 15s"
-}
-
-start_daemon() {
-  "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --no-node --no-controllers \
-    --listen 127.0.0.1:0 "$@" > "$T/serve.out" 2>> "$T/serve.err" &
-  echo $! > "$T/pid"
-  wait_up
-}
+start_daemon() { daemon_start --no-controllers "$@"; }
+stop_daemon() { daemon_stop TERM; }
 
 # start_daemon_on_tmpfs SIZE: the state directory is a tmpfs of SIZE that
 # only the daemon's private mount namespace sees; it goes when the daemon does.
@@ -55,23 +18,13 @@ start_daemon_on_tmpfs() {
   mkdir -p "$T/state"
   unshare -m --propagation private sh -c 'mount -t tmpfs -o "size=$1" tmpfs "$2" && shift 2 && exec "$@"' \
     sh "$1" "$T/state" "$NETPOL" serve --state-dir "$T/state" --socket "$T/api.sock" --no-node \
-    --no-controllers --listen 127.0.0.1:0 > "$T/serve.out" 2>> "$T/serve.err" &
+    --no-controllers --lab "$LAB_PREFIX$COUNT" --listen 127.0.0.1:0 > "$T/serve.out" 2>> "$T/serve.err" &
   echo $! > "$T/pid"
-  wait_up
+  daemon_wait
 }
 
 # in_daemon_ns CMD...: runs CMD where the daemon's tmpfs is mounted.
 in_daemon_ns() { nsenter -t "$(cat "$T/pid")" -m "$@"; }
-
-stop_daemon() {
-  local pid rc
-  pid=$(cat "$T/pid")
-  kill -TERM "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  rc=$?
-  rm -f "$T/pid"
-  return $rc
-}
 
 # refused_start WHAT...: serve must exit non-zero; its stderr goes to $T/refused.
 refused_start() {
@@ -80,21 +33,6 @@ refused_start() {
   [ $? -ne 124 ] || fail "serve did not exit on $*"
   [ ! -S "$T/api.sock" ] || fail "serve listened on $*"
 }
-
-api() {
-  local args=(-s --unix-socket "$T/api.sock" -X "$1" -o "$T/body" -w '%{http_code}')
-  [ $# -ge 3 ] && args+=(-H "Content-Type: ${4:-application/json}" --data-binary "$3")
-  curl "${args[@]}" "http://lab$2"
-}
-
-expect_code() {
-  local want=$1 got
-  shift
-  got=$(api "$@")
-  [ "$got" = "$want" ] || fail "$1 $2: got $got, want $want: $(head -c 300 "$T/body")"
-}
-
-jbody() { jq -r "$1" "$T/body"; }
 
 size_of() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
@@ -122,54 +60,6 @@ with open(path, "r+b") as f:
 db.execute("PRAGMA user_version=1")
 db.close()
 EOF
-}
-
-# make_kubeconfig CA-FILE: a kubeconfig for the real kubectl over TLS.
-make_kubeconfig() {
-  cat > "$T/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: lab
-  cluster:
-    server: https://127.0.0.1:$PORT
-    certificate-authority-data: $(base64 -w0 < "$1")
-users:
-- name: lab-admin
-  user:
-    token: $(cat "$2")
-contexts:
-- name: lab
-  context: {cluster: lab, user: lab-admin}
-current-context: lab
-EOF
-}
-
-# ---- the runner ----------------------------------------------------------------
-
-run() {
-  local name=$1 fn=$2
-  [ -n "$ONLY" ] && [ "$ONLY" != "$name" ] && return
-  COUNT=$((COUNT + 1))
-  local dir="$ROOT/$COUNT"   # short: unix socket paths are limited to 107 bytes
-  mkdir -p "$dir"
-  ( T=$dir; PORT=; set +e; "$fn" ) > "$dir/log" 2>&1
-  local rc=$?
-  if [ -f "$dir/pid" ]; then
-    kill -KILL "$(cat "$dir/pid")" 2>/dev/null
-    rm -f "$dir/pid"
-  fi
-  if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$dir/serve.err" 2>/dev/null; then
-    rc=1
-    echo "the daemon's sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' "$dir/serve.err")" > "$dir/why"
-  fi
-  if [ -f "$dir/skip" ]; then
-    echo "SKIP $name: $(cat "$dir/skip")"
-  elif [ $rc -eq 0 ]; then
-    echo "PASS $name"
-  else
-    echo "FAIL $name: $(cat "$dir/why" 2>/dev/null || echo "exited $rc: $(tail -n 3 "$dir/log" | tr '\n' ' ')")"
-  fi
 }
 
 # ---- tests: what serve opens -------------------------------------------------------
