@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# kubectl's streaming protocols against `netpol serve`, with the REAL
+# kubectl (SKIP without it) and `netpol kubeconfig`: exec, exec -i, exit
+# codes, run -ti through a pty, cp. One daemon with a node (--no-agent) in
+# a throwaway lab (s<pid>x) and state dir, swept even on failure. Prints
+# "PASS name" / "FAIL name: why" / "SKIP name: why". Needs root.
+set -uo pipefail
+. "$(dirname "$0")/../lib/sweep.sh"
+cd "$(dirname "$0")/../.."
+
+NETPOL=$(realpath "${NETPOL:-build/netpol}")
+KUBECTL=${KUBECTL:-/usr/bin/kubectl}
+LAB="s$$x"
+T=$(mktemp -d /tmp/netpol-stream.XXXXXX)
+SOCK=$T/api.sock
+TESTS="exec_prints_and_exits_zero exec_passes_exit_code exec_stdin run_ti_shell cp_round_trip"
+
+if [ ! -x "$KUBECTL" ]; then
+  for t in $TESTS; do echo "SKIP $t: no $KUBECTL"; done; exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then echo "FAIL stream: needs root"; exit 1; fi
+
+cleanup() {
+  [ -f "$T/pid" ] && kill -TERM "$(cat "$T/pid")" 2>/dev/null
+  local i
+  for i in $(seq 1 50); do
+    [ -f "$T/pid" ] && kill -0 "$(cat "$T/pid")" 2>/dev/null || break; sleep 0.1
+  done
+  [ -f "$T/pid" ] && kill -KILL "$(cat "$T/pid")" 2>/dev/null
+  sweep_lab "$LAB"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+wait_for() { # SECONDS CMD...: polls CMD every 0.1 s
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done
+}
+api() { curl -s --unix-socket "$SOCK" "http://x$1"; }
+k() { HOME=$T KUBECONFIG=$T/kubeconfig timeout 60 "$KUBECTL" "$@"; }
+phase_is() { [ "$(api "/api/v1/namespaces/default/pods/$1" | jq -r .status.phase)" = "$2" ]; }
+gone() { [ "$(api "/api/v1/namespaces/default/pods/$1" | jq -r .code)" = 404 ]; }
+
+export NETPOL_SOCKET=$SOCK NETPOL_STATE_DIR=$T/state NETPOL_LAB=$LAB
+mkdir -p "$T/state"
+"$NETPOL" serve --state-dir "$T/state" --socket "$SOCK" --listen 127.0.0.1:0 --lab "$LAB" \
+  --no-agent > "$T/state/daemon.log" 2>&1 &
+echo $! > "$T/pid"
+if ! wait_for 30 curl -sf --unix-socket "$SOCK" http://x/version -o /dev/null; then
+  echo "FAIL stream: daemon did not answer: $(tail -n 3 "$T/state/daemon.log")"; exit 1
+fi
+"$NETPOL" kubeconfig > "$T/kubeconfig" || { echo "FAIL stream: netpol kubeconfig"; exit 1; }
+k run bb --image=busybox -- sleep 3600 > /dev/null 2>&1
+if ! wait_for 60 phase_is bb Running; then
+  echo "FAIL stream: pod bb never ran: $(api /api/v1/namespaces/default/pods/bb | jq -c .status)"
+  exit 1
+fi
+
+out=$(k exec bb -- echo hi 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = hi ]; then pass exec_prints_and_exits_zero
+else fail exec_prints_and_exits_zero "rc $rc: $out"; fi
+
+out=$(k exec bb -- sh -c 'echo err >&2; exit 3' 2>&1); rc=$?
+if [ $rc -eq 3 ] && [[ $out == *err* ]]; then pass exec_passes_exit_code
+else fail exec_passes_exit_code "rc $rc: $out"; fi
+
+out=$(echo abc | k exec -i bb -- cat 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$out" = abc ]; then pass exec_stdin
+else fail exec_stdin "rc $rc: $out"; fi
