@@ -69,3 +69,19 @@ else fail exec_passes_exit_code "rc $rc: $out"; fi
 out=$(echo abc | k exec -i bb -- cat 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$out" = abc ]; then pass exec_stdin
 else fail exec_stdin "rc $rc: $out"; fi
+
+# the typed command is `echo hel''lo`, so "hello" is the shell's output, not its echo
+out=$(HOME=$T KUBECONFIG=$T/kubeconfig python3 tests/stream/pty_run.py \
+  "$KUBECTL" run access --rm -ti --image busybox -- /bin/sh 2>&1); rc=$?
+if [ $rc -eq 0 ] && [[ $out == *hello* ]] && [[ $out != *"falling back"* ]] &&
+   wait_for 60 gone access; then pass run_ti_shell
+else fail run_ti_shell "rc $rc: $(echo "$out" | tail -c 600)"; fi
+
+head -c 200000 /dev/urandom > "$T/payload"
+if ! out=$(cd "$T" && k cp payload bb:/tmp/payload 2>&1); then
+  fail cp_round_trip "cp in: $out"
+elif ! out=$(cd "$T" && k cp bb:/tmp/payload back 2>&1); then
+  fail cp_round_trip "cp out: $out"
+elif ! cmp -s "$T/payload" "$T/back"; then
+  fail cp_round_trip "the copy differs: $(ls -l "$T/payload" "$T/back" 2>&1)"
+else pass cp_round_trip; fi
