@@ -55,4 +55,14 @@ void kpod_add_exec(struct kpod *p, pid_t pid);
 void kpod_remove_exec(struct kpod *p, pid_t pid);
 void streams_init(struct kubelet *k);
 
+/* streams.c: writes all of buf to fd (blocking, or polling up to 5 s
+ * when it is full); 0 or -EIO. */
+int kstream_write_all(int fd, const void *buf, size_t n);
+/* portforward.c: serves `kubectl port-forward` for pod ns/name on fd, the
+ * upgraded connection: SPDY/3.1, inside WebSocket messages when ws;
+ * extra holds what the client sent after its request. Blocks until the
+ * client leaves. */
+void kstream_portforward(struct kubelet *k, const char *ns, const char *name, int fd,
+			 bool ws, const char *extra, size_t n);
+
 #endif

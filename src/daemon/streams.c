@@ -31,7 +31,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
+int kstream_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
 	while (n > 0) {
@@ -69,9 +69,9 @@ static int write_ws(struct wire *w, int op, int ch, const void *buf, size_t n)
 	size_t hl = ws_header(h, op, n + (ch >= 0));
 	if (ch >= 0)
 		h[hl++] = (unsigned char)ch;
-	if (write_all(w->fd, h, hl) < 0)
+	if (kstream_write_all(w->fd, h, hl) < 0)
 		return -EIO;
-	return n ? write_all(w->fd, buf, n) : 0;
+	return n ? kstream_write_all(w->fd, buf, n) : 0;
 }
 
 static int write_frame(struct wire *w, int ch, const void *buf, size_t n)
@@ -81,9 +81,9 @@ static int write_frame(struct wire *w, int ch, const void *buf, size_t n)
 	unsigned char h[5] = {(unsigned char)ch, (unsigned char)(n >> 24),
 			      (unsigned char)(n >> 16), (unsigned char)(n >> 8),
 			      (unsigned char)n};
-	if (write_all(w->fd, h, 5) < 0)
+	if (kstream_write_all(w->fd, h, 5) < 0)
 		return -EIO;
-	return n ? write_all(w->fd, buf, n) : 0;
+	return n ? kstream_write_all(w->fd, buf, n) : 0;
 }
 
 static void ws_close(struct wire *w, int code)
@@ -394,6 +394,8 @@ static int stream_open(void *ctx, const struct api_stream_request *r, void **out
 	struct kpod *kp = kpod_find(k, r->ns, r->name);
 	if (!kp || !kp->lp)
 		err = not_running(k, r->ns, r->name, msg);
+	else if (r->proto == API_STREAM_PF_SPDY || r->proto == API_STREAM_PF_WS)
+		err = 0;  /* the connections into the pod are made per request */
 	else if (r->attach)
 		err = open_attach(kp, r, s, msg);
 	else
@@ -412,13 +414,13 @@ static void exec_frame(void *ctx, int ch, const char *data, size_t n)
 	struct session *s = ctx;
 	if (ch == CH_STDIN && n == 0) {
 		if (s->tty && s->in_fd >= 0) {
-			write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
+			kstream_write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
 		} else if (s->in_fd >= 0) {
 			close(s->in_fd);
 			s->in_fd = -1;
 		}
 	} else if (ch == CH_STDIN && s->in_fd >= 0) {
-		if (write_all(s->in_fd, data, n) < 0 && !s->tty) {
+		if (kstream_write_all(s->in_fd, data, n) < 0 && !s->tty) {
 			close(s->in_fd);
 			s->in_fd = -1;
 		}
@@ -488,7 +490,7 @@ static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 	struct session *s = ctx;
 	if (ch == CH_STDIN && n == 0 && s->in_fd >= 0) {
 		if (s->tty) {
-			write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
+			kstream_write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
 			return;
 		}
 		/* stdinOnce: the container's stdin closes with the session's */
@@ -500,7 +502,7 @@ static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 			lab_pod_stdin_close(kp->lp, NULL);
 		pthread_mutex_unlock(&s->k->mu);
 	} else if (ch == CH_STDIN && s->in_fd >= 0) {
-		write_all(s->in_fd, data, n);
+		kstream_write_all(s->in_fd, data, n);
 	} else if (ch == CH_RESIZE) {
 		resize(s->tty ? s->in_fd : -1, data, n);
 	}
@@ -582,7 +584,9 @@ static void stream_run(void *session, int fd, const char *extra, size_t n)
 	struct session *s = session;
 	struct wire w = {.fd = fd, .proto = s->proto};
 	set_blocking(fd);
-	if (s->attach) {
+	if (s->proto == API_STREAM_PF_SPDY || s->proto == API_STREAM_PF_WS) {
+		kstream_portforward(s->k, s->ns, s->name, fd, s->proto == API_STREAM_PF_WS, extra, n);
+	} else if (s->attach) {
 		run_attach(s, &w, extra, n);
 	} else {
 		if (n)
