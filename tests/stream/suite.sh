@@ -13,7 +13,8 @@ KUBECTL=${KUBECTL:-/usr/bin/kubectl}
 LAB="s$$x"
 T=$(mktemp -d /tmp/netpol-stream.XXXXXX)
 SOCK=$T/api.sock
-TESTS="exec_prints_and_exits_zero exec_passes_exit_code exec_stdin run_ti_shell cp_round_trip"
+TESTS="exec_prints_and_exits_zero exec_passes_exit_code exec_stdin run_ti_shell cp_round_trip
+  port_forward_websocket port_forward_spdy port_forward_refused_port"
 
 if [ ! -x "$KUBECTL" ]; then
   for t in $TESTS; do echo "SKIP $t: no $KUBECTL"; done; exit 0
@@ -27,6 +28,7 @@ cleanup() {
     [ -f "$T/pid" ] && kill -0 "$(cat "$T/pid")" 2>/dev/null || break; sleep 0.1
   done
   [ -f "$T/pid" ] && kill -KILL "$(cat "$T/pid")" 2>/dev/null
+  [ -f "$T/pf.pid" ] && kill -KILL "$(cat "$T/pf.pid")" 2>/dev/null
   sweep_lab "$LAB"
   rm -rf "$T"
 }
@@ -85,3 +87,35 @@ elif ! out=$(cd "$T" && k cp bb:/tmp/payload back 2>&1); then
 elif ! cmp -s "$T/payload" "$T/back"; then
   fail cp_round_trip "the copy differs: $(ls -l "$T/payload" "$T/back" 2>&1)"
 else pass cp_round_trip; fi
+
+# ---- port-forward: kubectl 1.32 tunnels SPDY/3.1 in WebSocket; with
+# KUBECTL_PORT_FORWARD_WEBSOCKETS=false it upgrades to SPDY/3.1 directly
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+nginx_page() { curl -s -m 5 "127.0.0.1:$1" 2>/dev/null | grep -q "Welcome to nginx"; }
+stop_pf() { [ -f "$T/pf.pid" ] && kill "$(cat "$T/pf.pid")" 2>/dev/null; rm -f "$T/pf.pid"; }
+
+k run web --image=nginx > /dev/null 2>&1
+wait_for 60 phase_is web Running || echo "FAIL stream: pod web never ran"
+
+# pf_test NAME ENV...: kubectl port-forward to nginx's 80, then curl
+pf_test() {
+  local name=$1 port; shift
+  port=$(free_port)
+  env "$@" HOME=$T KUBECONFIG=$T/kubeconfig "$KUBECTL" port-forward pod/web "$port:80" \
+    > "$T/pf.out" 2>&1 &
+  echo $! > "$T/pf.pid"
+  if wait_for 60 nginx_page "$port" && nginx_page "$port"; then pass "$name"
+  else fail "$name" "no nginx page on $port: $(tail -c 400 "$T/pf.out")"; fi
+  stop_pf
+}
+pf_test port_forward_websocket KUBECTL_PORT_FORWARD_WEBSOCKETS=true
+pf_test port_forward_spdy KUBECTL_PORT_FORWARD_WEBSOCKETS=false
+
+# nothing listens on 81: kubectl is told why (and gives up, as with a kubelet)
+port=$(free_port)
+HOME=$T KUBECONFIG=$T/kubeconfig "$KUBECTL" port-forward pod/web "$port:81" > "$T/pf.out" 2>&1 &
+echo $! > "$T/pf.pid"
+refused() { curl -s -m 5 "127.0.0.1:$port" > /dev/null 2>&1; grep -q "error forwarding port 81" "$T/pf.out"; }
+if wait_for 60 refused; then pass port_forward_refused_port
+else fail port_forward_refused_port "$(tail -c 400 "$T/pf.out")"; fi
+stop_pf
