@@ -22,10 +22,12 @@ static size_t spdy_min_len(int type)
 	}
 }
 
+/* Where the body starts: after the stream id (and more) where the frame
+ * names a stream; PING and GOAWAY keep theirs in the body. */
 static size_t spdy_skip(int type)
 {
-	return type == SPDY_SYN_STREAM ? 10 : type == SPDY_PING || type == SPDY_GOAWAY ||
-	       type == SPDY_SETTINGS ? 0 : 4;
+	return type == SPDY_PING || type == SPDY_GOAWAY ? 0 : spdy_min_len(type) == 10 ? 10
+	       : spdy_min_len(type) ? 4 : 0;
 }
 
 long spdy_parse(const unsigned char *buf, size_t len, size_t max, struct spdy_frame *f)
@@ -48,7 +50,7 @@ long spdy_parse(const unsigned char *buf, size_t len, size_t max, struct spdy_fr
 	f->type = buf[2] << 8 | buf[3];
 	if (n < spdy_min_len(f->type))
 		return -EPROTO;
-	if (spdy_min_len(f->type) >= 4 && f->type != SPDY_PING && f->type != SPDY_GOAWAY)
+	if (spdy_skip(f->type))
 		f->stream = be32(buf + 8) & 0x7fffffff;
 	f->data += spdy_skip(f->type);
 	f->len -= spdy_skip(f->type);
