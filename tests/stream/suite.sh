@@ -14,7 +14,7 @@ LAB="s$$x"
 T=$(mktemp -d /tmp/netpol-stream.XXXXXX)
 SOCK=$T/api.sock
 TESTS="exec_prints_and_exits_zero exec_passes_exit_code exec_stdin run_ti_shell cp_round_trip
-  port_forward_websocket port_forward_spdy port_forward_refused_port"
+  port_forward_websocket port_forward_spdy port_forward_refused_port malformed_frames_close_with_status"
 
 if [ ! -x "$KUBECTL" ]; then
   for t in $TESTS; do echo "SKIP $t: no $KUBECTL"; done; exit 0
@@ -119,3 +119,10 @@ refused() { curl -s -m 5 "127.0.0.1:$port" > /dev/null 2>&1; grep -q "error forw
 if wait_for 60 refused; then pass port_forward_refused_port
 else fail port_forward_refused_port "$(tail -c 400 "$T/pf.out")"; fi
 stop_pf
+
+# frames a client may not send end the stream with a close status, and the
+# daemon goes on serving
+out=$(python3 tests/stream/ws_bad_frame.py "$SOCK" default bb 2>&1); rc=$?
+if [ $rc -eq 0 ] && [ "$(k exec bb -- echo still 2>&1)" = still ]; then
+  pass malformed_frames_close_with_status
+else fail malformed_frames_close_with_status "rc $rc: $out"; fi
