@@ -14,7 +14,8 @@ LAB="s$$x"
 T=$(mktemp -d /tmp/netpol-stream.XXXXXX)
 SOCK=$T/api.sock
 TESTS="exec_prints_and_exits_zero exec_passes_exit_code exec_stdin run_ti_shell cp_round_trip
-  port_forward_websocket port_forward_spdy port_forward_refused_port malformed_frames_close_with_status"
+  port_forward_websocket port_forward_spdy port_forward_refused_port malformed_frames_close_with_status
+  exec_tty_gets_terminal_size attach_follows_output"
 
 if [ ! -x "$KUBECTL" ]; then
   for t in $TESTS; do echo "SKIP $t: no $KUBECTL"; done; exit 0
@@ -78,6 +79,23 @@ out=$(HOME=$T KUBECONFIG=$T/kubeconfig python3 tests/stream/pty_run.py \
 if [ $rc -eq 0 ] && [[ $out == *hello* ]] && [[ $out != *"falling back"* ]] &&
    wait_for 60 gone access; then pass run_ti_shell
 else fail run_ti_shell "rc $rc: $(echo "$out" | tail -c 600)"; fi
+
+# kubectl sends its terminal's size on the resize channel
+out=$(HOME=$T KUBECONFIG=$T/kubeconfig python3 tests/stream/pty_size.py 33 101 \
+  "$KUBECTL" exec -ti bb -- stty size 2>&1)
+if [[ $out == *"33 101"* ]]; then pass exec_tty_gets_terminal_size
+else fail exec_tty_gets_terminal_size "$(echo "$out" | tail -c 300)"; fi
+
+# kubectl attach (no stdin) follows what the container prints
+k run ticker --image=busybox -- sh -c 'while true; do echo tick; sleep 0.2; done' > /dev/null 2>&1
+if wait_for 60 phase_is ticker Running; then
+  HOME=$T KUBECONFIG=$T/kubeconfig "$KUBECTL" attach ticker > "$T/attach.out" 2>&1 &
+  echo $! > "$T/pf.pid"
+  ticks() { [ "$(grep -c tick "$T/attach.out")" -ge 3 ]; }
+  if wait_for 60 ticks; then pass attach_follows_output
+  else fail attach_follows_output "$(tail -c 300 "$T/attach.out")"; fi
+  kill "$(cat "$T/pf.pid")" 2>/dev/null; rm -f "$T/pf.pid"
+else fail attach_follows_output "pod ticker never ran"; fi
 
 head -c 200000 /dev/urandom > "$T/payload"
 if ! out=$(cd "$T" && k cp payload bb:/tmp/payload 2>&1); then
