@@ -3,7 +3,8 @@
 # kubectl (SKIP without it) and `netpol kubeconfig`: exec, exec -i, exit
 # codes, run -ti through a pty, cp. One daemon with a node (--no-agent) in
 # a throwaway lab (s<pid>x) and state dir, swept even on failure. Prints
-# "PASS name" / "FAIL name: why" / "SKIP name: why". Needs root.
+# "PASS name" / "FAIL name: why" / "SKIP name: why". Needs root. KEEP_LOG=FILE
+# keeps the daemon's log.
 set -uo pipefail
 . "$(dirname "$0")/../lib/sweep.sh"
 cd "$(dirname "$0")/../.."
@@ -30,6 +31,7 @@ cleanup() {
   done
   [ -f "$T/pid" ] && kill -KILL "$(cat "$T/pid")" 2>/dev/null
   [ -f "$T/pf.pid" ] && kill -KILL "$(cat "$T/pf.pid")" 2>/dev/null
+  [ -n "${KEEP_LOG:-}" ] && cp "$T/state/daemon.log" "$KEEP_LOG"
   sweep_lab "$LAB"
   rm -rf "$T"
 }
