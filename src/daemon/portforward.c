@@ -137,7 +137,8 @@ static void pf_drop(struct pf_stream *s)
 	*s = (struct pf_stream){.fd = -1};
 }
 
-/* The error stream of a request, to say why its data stream failed. */
+/* Ends the error stream of a request, saying why its data stream failed
+ * (why "" when it did not). */
 static void pf_fail(struct pf *p, const char *reqid, const char *why)
 {
 	for (size_t i = 0; i < PF_MAX_STREAMS; i++) {
@@ -357,6 +358,9 @@ static void pf_from_pod(struct pf *p, struct pf_stream *s)
 		return;
 	}
 	pf_frame(p, false, s->id, SPDY_FLAG_FIN, NULL, 0, NULL, 0);
+	/* kubectl closes its local connection once the request's error
+	 * stream ends too: end it, empty, as a kubelet does */
+	pf_fail(p, s->reqid, "");
 	s->pod_fin = true;
 	close(s->fd);
 	s->fd = -1;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kubectl's streaming protocols against `netpol serve`, with the REAL
 # kubectl (SKIP without it) and `netpol kubeconfig`: exec, exec -i, exit
-# codes, run -ti through a pty, cp. One daemon with a node (--no-agent) in
+# codes, run -ti through a pty, tty size, attach, cp, port-forward (both
+# transports), malformed frames. One daemon with a node (--no-agent) in
 # a throwaway lab (s<pid>x) and state dir, swept even on failure. Prints
 # "PASS name" / "FAIL name: why" / "SKIP name: why". Needs root. KEEP_LOG=FILE
 # keeps the daemon's log.
