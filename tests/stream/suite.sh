@@ -17,7 +17,7 @@ T=$(mktemp -d /tmp/netpol-stream.XXXXXX)
 SOCK=$T/api.sock
 TESTS="exec_prints_and_exits_zero exec_passes_exit_code exec_stdin run_ti_shell cp_round_trip
   port_forward_websocket port_forward_spdy port_forward_refused_port malformed_frames_close_with_status
-  exec_tty_gets_terminal_size attach_follows_output"
+  exec_tty_gets_terminal_size attach_follows_output port_forward_megabytes_both_ways"
 
 if [ ! -x "$KUBECTL" ]; then
   for t in $TESTS; do echo "SKIP $t: no $KUBECTL"; done; exit 0
@@ -147,3 +147,30 @@ out=$(python3 tests/stream/ws_bad_frame.py "$SOCK" default bb 2>&1); rc=$?
 if [ $rc -eq 0 ] && [ "$(k exec bb -- echo still 2>&1)" = still ]; then
   pass malformed_frames_close_with_status
 else fail malformed_frames_close_with_status "rc $rc: $out"; fi
+
+# two ports at once, megabytes each way: busybox httpd serves a file, nc
+# stores what it is sent
+k run pfbig --image=busybox -- sh -c 'mkdir -p /tmp/www && head -c 3000000 /dev/urandom > /tmp/www/big &&
+  httpd -p 8080 -h /tmp/www; sleep 3600 | nc -l -p 9000 > /tmp/got; sleep 3600' > /dev/null 2>&1
+p1=$(free_port); p2=$(free_port)
+while [ "$p2" = "$p1" ]; do p2=$(free_port); done
+head -c 3000000 /dev/urandom > "$T/up"
+want_up=$(md5sum < "$T/up" | cut -d' ' -f1)
+got_up() { [ "$(k exec pfbig -- md5sum /tmp/got 2>/dev/null | cut -d' ' -f1)" = "$want_up" ]; }
+served() { curl -sf -m 10 "127.0.0.1:$p1/big" -o "$T/down"; }
+if wait_for 60 phase_is pfbig Running; then
+  HOME=$T KUBECONFIG=$T/kubeconfig "$KUBECTL" port-forward pod/pfbig "$p1:8080" "$p2:9000" \
+    > "$T/pf.out" 2>&1 &
+  echo $! > "$T/pf.pid"
+  wait_for 60 served
+  want_down=$(k exec pfbig -- md5sum /tmp/www/big | cut -d' ' -f1)
+  timeout 60 python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(open(sys.argv[2], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)' "$p2" "$T/up"
+  if [ "$(md5sum < "$T/down" | cut -d' ' -f1)" != "$want_down" ]; then
+    fail port_forward_megabytes_both_ways "download differs: $(tail -c 300 "$T/pf.out")"
+  elif ! wait_for 60 got_up; then
+    fail port_forward_megabytes_both_ways "upload differs: $(tail -c 300 "$T/pf.out")"
+  else pass port_forward_megabytes_both_ways; fi
+  stop_pf
+else fail port_forward_megabytes_both_ways "pod pfbig never ran"; fi
