@@ -44,6 +44,10 @@ struct kubelet {
 	struct ksvc *svcs;
 	struct api_pod_streams ops;
 	int stopping;
+	/* exec, attach and port-forward sessions that may still touch this
+	 * kubelet from their own threads: kubelet_free waits for them */
+	int sessions;
+	pthread_cond_t idle;
 };
 
 void klog(struct kubelet *k, enum api_log_level level, const char *fmt, ...)

@@ -370,7 +370,8 @@ static void pf_from_pod(struct pf *p, struct pf_stream *s)
 
 static void pf_loop(struct pf *p)
 {
-	while (!p->done) {
+	/* the daemon stopping ends the session (kubelet_free waits for it) */
+	while (!p->done && !__atomic_load_n(&p->k->stopping, __ATOMIC_RELAXED)) {
 		struct pollfd pf[1 + PF_MAX_STREAMS];
 		pf[0] = (struct pollfd){.fd = p->fd, .events = POLLIN};
 		for (size_t i = 0; i < PF_MAX_STREAMS; i++)

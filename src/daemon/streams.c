@@ -400,6 +400,8 @@ static int stream_open(void *ctx, const struct api_stream_request *r, void **out
 		err = open_attach(kp, r, s, msg);
 	else
 		err = open_exec(k, kp, r, s, msg);
+	if (err == 0)
+		k->sessions++;
 	pthread_mutex_unlock(&k->mu);
 	if (err < 0) {
 		session_free(s);
@@ -407,6 +409,17 @@ static int stream_open(void *ctx, const struct api_stream_request *r, void **out
 	}
 	*out = s;
 	return 0;
+}
+
+/* The end of a session stream_open counted. */
+static void session_end(struct session *s)
+{
+	struct kubelet *k = s->k;
+	session_free(s);
+	pthread_mutex_lock(&k->mu);
+	if (--k->sessions == 0)
+		pthread_cond_broadcast(&k->idle);
+	pthread_mutex_unlock(&k->mu);
 }
 
 static void exec_frame(void *ctx, int ch, const char *data, size_t n)
@@ -594,7 +607,7 @@ static void stream_run(void *session, int fd, const char *extra, size_t n)
 		run_exec(s, &w);
 	}
 	free(w.buf);
-	session_free(s);
+	session_end(s);
 }
 
 static void stream_abort(void *session)
@@ -609,7 +622,8 @@ static void stream_abort(void *session)
 			kpod_remove_exec(kp, s->pid);
 		pthread_mutex_unlock(&s->k->mu);
 	}
-	session_free(s);
+	if (s)
+		session_end(s);
 }
 
 /* ---- logs ---------------------------------------------------------------- */

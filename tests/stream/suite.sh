@@ -83,11 +83,12 @@ if [ $rc -eq 0 ] && [[ $out == *hello* ]] && [[ $out != *"falling back"* ]] &&
    wait_for 60 gone access; then pass run_ti_shell
 else fail run_ti_shell "rc $rc: $(echo "$out" | tail -c 600)"; fi
 
-# kubectl sends its terminal's size on the resize channel
+# kubectl sends its terminal's size on the resize channel, after the
+# process has started (as with a kubelet): the pod polls until it is there
 out=$(HOME=$T KUBECONFIG=$T/kubeconfig python3 tests/stream/pty_size.py 33 101 \
-  "$KUBECTL" exec -ti bb -- stty size 2>&1)
+  "$KUBECTL" exec -ti bb -- sh -c 'for i in $(seq 200); do stty size 2>/dev/null && exit; sleep 0.1; done' 2>&1)
 if [[ $out == *"33 101"* ]]; then pass exec_tty_gets_terminal_size
-else fail exec_tty_gets_terminal_size "$(echo "$out" | tail -c 300)"; fi
+else fail exec_tty_gets_terminal_size "$(echo "$out" | tr -d "\r" | tail -c 600)"; fi
 
 # kubectl attach (no stdin) follows what the container prints
 k run ticker --image=busybox -- sh -c 'while true; do echo tick; sleep 0.2; done' > /dev/null 2>&1
