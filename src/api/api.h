@@ -66,12 +66,21 @@ typedef void (*api_log_fn)(void *ctx, enum api_log_level level, const char *msg)
 
 /* Pod streams (log, exec, attach), served by whoever runs the pods (the
  * daemon's kubelet) so that this library does not depend on the runtime. */
+/* netpol's own framing (contracts.md), or kubectl's WebSocket channel
+ * protocols: v4.channel.k8s.io (exit status as a metav1.Status JSON on
+ * channel 3, resize as JSON on channel 4) and v5, which adds channel 255
+ * to close a stream (stdin). Port-forward is SPDY/3.1 (portforward.c). */
+enum api_stream_proto { API_STREAM_NETPOL, API_STREAM_WS_V4, API_STREAM_WS_V5,
+			/* port-forward: SPDY/3.1, plain or inside WebSocket */
+			API_STREAM_PF_SPDY, API_STREAM_PF_WS };
+
 struct api_stream_request {
 	const char *ns, *name;
 	const char *container;       /* NULL: the first */
 	bool attach;                 /* attach, else exec */
 	const char *const *command;  /* exec: NULL-terminated */
 	bool in, out, err, tty;      /* stdin, stdout, stderr, tty */
+	enum api_stream_proto proto; /* the framing on the upgraded connection */
 };
 
 struct api_log_request {

@@ -9,6 +9,7 @@
  * its client's share (guard.c), closes those that do not authenticate in
  * time, and speaks TLS 1.2 and 1.3 only. */
 #include "api_internal.h"
+#include "ws.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -402,15 +403,101 @@ static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const
 	pthread_attr_destroy(&attr);
 }
 
+/* The channel protocol kubectl offers that we speak, best first. */
+static enum api_stream_proto ws_pick(const char *offer, bool pf, const char **name)
+{
+	static const struct { const char *name; enum api_stream_proto p; bool pf; } known[] = {
+		{"v5.channel.k8s.io", API_STREAM_WS_V5, false},
+		{"v4.channel.k8s.io", API_STREAM_WS_V4, false},
+		{"SPDY/3.1+portforward.k8s.io", API_STREAM_PF_WS, true}};
+	for (size_t i = 0; offer && i < sizeof(known) / sizeof(known[0]); i++) {
+		if (known[i].pf != pf)
+			continue;
+		const char *p = offer;
+		size_t n = strlen(known[i].name);
+		while ((p = strstr(p, known[i].name)) != NULL) {
+			bool start = p == offer || p[-1] == ',' || p[-1] == ' ';
+			bool end = p[n] == 0 || p[n] == ',' || p[n] == ' ';
+			if (start && end) {
+				*name = known[i].name;
+				return known[i].p;
+			}
+			p += n;
+		}
+	}
+	return API_STREAM_NETPOL;
+}
+
+/* Which framing the client asks for: 0 and *proto, or a 400 queued.
+ * Port-forward (pf) is SPDY/3.1, plain or in WebSocket; exec and attach
+ * are netpol's framing or kubectl's channel protocols. */
+static int upgrade_kind(struct MHD_Connection *c, bool pf, enum api_stream_proto *proto,
+			const char **sub, char accept[29], enum MHD_Result *ret)
+{
+	const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+	*proto = pf ? API_STREAM_PF_SPDY : API_STREAM_NETPOL;
+	if (up && strcasecmp(up, pf ? "SPDY/3.1" : "netpol-stream") == 0)
+		return 0;
+	if (!up || strcasecmp(up, "websocket") != 0) {
+		*ret = queue_status(c, 400, "BadRequest",
+				    pf ? "Upgrade request required (Upgrade: websocket or SPDY/3.1)"
+				       : "Upgrade request required (Upgrade: websocket or netpol-stream)");
+		return -1;
+	}
+	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+	const char *ver = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+	*proto = ws_pick(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Protocol"),
+			 pf, sub);
+	if (!key || !ver || strcmp(ver, "13") != 0 || ws_accept_key(key, accept) < 0) {
+		*ret = queue_status(c, 400, "BadRequest", "invalid WebSocket handshake");
+		return -1;
+	}
+	if (*proto == API_STREAM_NETPOL || *proto == API_STREAM_PF_SPDY) {
+		*ret = queue_status(c, 400, "BadRequest",
+				    pf ? "no supported subprotocol (SPDY/3.1+portforward.k8s.io)"
+				       : "no supported subprotocol (v5.channel.k8s.io, v4.channel.k8s.io)");
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result queue_switch(struct MHD_Connection *c, const struct api_pod_streams *ops,
+				    struct conn *st, enum api_stream_proto proto,
+				    const char *sub, const char *accept)
+{
+	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, NULL);
+	if (!resp) {
+		ops->stream_abort(st->session);
+		st->session = NULL;
+		return MHD_NO;
+	}
+	if (proto == API_STREAM_NETPOL) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "netpol-stream");
+	} else if (proto == API_STREAM_PF_SPDY) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
+		MHD_add_response_header(resp, "X-Stream-Protocol-Version", "portforward.k8s.io");
+	} else {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+		MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+		MHD_add_response_header(resp, "Sec-WebSocket-Protocol", sub);
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result serve_upgrade(struct listener *l, struct MHD_Connection *c,
 				     struct conn *st, const char *ns, const char *name,
-				     bool attach)
+				     bool attach, bool pf)
 {
 	const struct api_pod_streams *ops = l->srv->streams;
-	const char *up = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
-	if (!up || strcasecmp(up, "netpol-stream") != 0)
-		return queue_status(c, 400, "BadRequest",
-				    "Upgrade request required (Upgrade: netpol-stream)");
+	enum api_stream_proto proto;
+	const char *sub = NULL;
+	char accept[29];
+	enum MHD_Result ret = MHD_NO;
+	if (upgrade_kind(c, pf, &proto, &sub, accept, &ret) < 0)
+		return ret;
 	struct query_acc q = {0};
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_query, &q);
 	const char **cmd = calloc(q.n + 1, sizeof(*cmd));
@@ -423,27 +510,17 @@ static enum MHD_Result serve_upgrade(struct listener *l, struct MHD_Connection *
 		return MHD_NO;
 	struct api_stream_request r = {ns, name, arg(c, "container"), attach, cmd,
 				       arg_true(c, "stdin"), arg_true(c, "stdout"),
-				       arg_true(c, "stderr"), arg_true(c, "tty")};
+				       arg_true(c, "stderr"), arg_true(c, "tty"), proto};
 	char *msg = NULL;
 	int err = ops->stream_open(ops->ctx, &r, &st->session, &msg);
 	free(cmd);
 	if (err < 0)
 		return queue_stream_error(c, err, msg);
 	st->ops = ops;
-	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, NULL);
-	if (!resp) {
-		ops->stream_abort(st->session);
-		st->session = NULL;
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "netpol-stream");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue_switch(c, ops, st, proto, sub, accept);
 }
 
-/* /api/v1/namespaces/NS/pods/NAME/{log,exec,attach}: answered here when
+/* /api/v1/namespaces/NS/pods/NAME/{log,exec,attach,portforward}: answered here when
  * streams are served, else false (the ordinary handler says 404). */
 static bool pod_stream(struct listener *l, struct MHD_Connection *c, const char *url,
 		       const char *method, struct conn *st, enum MHD_Result *ret)
@@ -458,7 +535,10 @@ static bool pod_stream(struct listener *l, struct MHD_Connection *c, const char 
 		*ret = serve_log(l, c, ns, name);
 	else if ((strcmp(sub, "exec") == 0 || strcmp(sub, "attach") == 0) &&
 		 (strcmp(method, "POST") == 0 || strcmp(method, "GET") == 0))
-		*ret = serve_upgrade(l, c, st, ns, name, sub[0] == 'a');
+		*ret = serve_upgrade(l, c, st, ns, name, sub[0] == 'a', false);
+	else if (strcmp(sub, "portforward") == 0 &&
+		 (strcmp(method, "POST") == 0 || strcmp(method, "GET") == 0))
+		*ret = serve_upgrade(l, c, st, ns, name, false, true);
 	else
 		return false;
 	return true;

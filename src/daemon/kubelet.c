@@ -623,6 +623,7 @@ int kubelet_new(struct store *s, struct lab *lab, daemon_log_fn log, void *log_c
 	if (!k)
 		return -ENOMEM;
 	pthread_mutex_init(&k->mu, NULL);
+	pthread_cond_init(&k->idle, NULL);
 	k->store = s;
 	k->lab = lab;
 	k->log = log;
@@ -667,7 +668,17 @@ void kubelet_free(struct kubelet *k)
 		k->svcs = s->next;
 		ksvc_free(s);
 	}
+	/* with their pods gone, sessions end within a poll or two */
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	while (k->sessions > 0 && pthread_cond_timedwait(&k->idle, &k->mu, &until) == 0)
+		;
+	bool busy = k->sessions > 0;
 	pthread_mutex_unlock(&k->mu);
+	if (busy)
+		return;  /* a session still runs: leaking k beats freeing it under it */
+	pthread_cond_destroy(&k->idle);
 	pthread_mutex_destroy(&k->mu);
 	free(k);
 }

@@ -44,6 +44,10 @@ struct kubelet {
 	struct ksvc *svcs;
 	struct api_pod_streams ops;
 	int stopping;
+	/* exec, attach and port-forward sessions that may still touch this
+	 * kubelet from their own threads: kubelet_free waits for them */
+	int sessions;
+	pthread_cond_t idle;
 };
 
 void klog(struct kubelet *k, enum api_log_level level, const char *fmt, ...)
@@ -54,5 +58,15 @@ struct kpod *kpod_find(struct kubelet *k, const char *ns, const char *name);
 void kpod_add_exec(struct kpod *p, pid_t pid);
 void kpod_remove_exec(struct kpod *p, pid_t pid);
 void streams_init(struct kubelet *k);
+
+/* streams.c: writes all of buf to fd (blocking, or polling up to 5 s
+ * when it is full); 0 or -EIO. */
+int kstream_write_all(int fd, const void *buf, size_t n);
+/* portforward.c: serves `kubectl port-forward` for pod ns/name on fd, the
+ * upgraded connection: SPDY/3.1, inside WebSocket messages when ws;
+ * extra holds what the client sent after its request. Blocks until the
+ * client leaves. */
+void kstream_portforward(struct kubelet *k, const char *ns, const char *name, int fd,
+			 bool ws, const char *extra, size_t n);
 
 #endif

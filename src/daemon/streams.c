@@ -2,8 +2,12 @@
  * exec and attach use one framing both ways on the upgraded connection:
  * 1 byte channel, 4 bytes big-endian length, payload. Channels: 0 stdin
  * (empty = closed), 1 stdout, 2 stderr, 3 exit code (then the server
- * closes), 4 resize ("COLS ROWS"). */
+ * closes), 4 resize ("COLS ROWS"). kubectl's WebSocket protocols
+ * (v4/v5.channel.k8s.io) carry the same channels, one byte at the start
+ * of each binary message; struct wire hides which is spoken, so one
+ * session code serves both. */
 #include "kubelet_internal.h"
+#include "api/ws.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +31,7 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int write_all(int fd, const void *buf, size_t n)
+int kstream_write_all(int fd, const void *buf, size_t n)
 {
 	const char *p = buf;
 	while (n > 0) {
@@ -48,57 +52,141 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static int write_frame(int fd, int ch, const void *buf, size_t n)
+/* The upgraded connection and the framing spoken on it: netpol's own or
+ * kubectl's WebSocket channel protocol. Only the session's thread writes,
+ * so frames never interleave. */
+struct wire {
+	int fd;
+	enum api_stream_proto proto;
+	unsigned char *buf;          /* incoming bytes not yet a whole frame */
+	size_t len, cap;
+	bool closed;                 /* a WebSocket close frame was sent */
+};
+
+static int write_ws(struct wire *w, int op, int ch, const void *buf, size_t n)
 {
+	unsigned char h[11];
+	size_t hl = ws_header(h, op, n + (ch >= 0));
+	if (ch >= 0)
+		h[hl++] = (unsigned char)ch;
+	if (kstream_write_all(w->fd, h, hl) < 0)
+		return -EIO;
+	return n ? kstream_write_all(w->fd, buf, n) : 0;
+}
+
+static int write_frame(struct wire *w, int ch, const void *buf, size_t n)
+{
+	if (w->proto != API_STREAM_NETPOL)
+		return write_ws(w, WS_BINARY, ch, buf, n);
 	unsigned char h[5] = {(unsigned char)ch, (unsigned char)(n >> 24),
 			      (unsigned char)(n >> 16), (unsigned char)(n >> 8),
 			      (unsigned char)n};
-	if (write_all(fd, h, 5) < 0)
+	if (kstream_write_all(w->fd, h, 5) < 0)
 		return -EIO;
-	return n ? write_all(fd, buf, n) : 0;
+	return n ? kstream_write_all(w->fd, buf, n) : 0;
 }
 
-static int write_exit(int fd, int code)
+static void ws_close(struct wire *w, int code)
 {
-	char text[16];
-	int n = snprintf(text, sizeof(text), "%d", code);
-	return write_frame(fd, CH_EXIT, text, (size_t)n);
+	unsigned char c[2] = {(unsigned char)(code >> 8), (unsigned char)code};
+	if (w->proto != API_STREAM_NETPOL && !w->closed)
+		write_ws(w, WS_CLOSE, -1, c, 2);
+	w->closed = true;
 }
 
-/* Incoming frames, reassembled from whatever read() returns. */
-struct framer {
-	unsigned char *buf;
-	size_t len, cap;
-};
+/* kubectl reads the exit code from a metav1.Status on the error channel. */
+static int write_exit(struct wire *w, int code)
+{
+	char text[512];
+	int n;
+	if (w->proto == API_STREAM_NETPOL)
+		n = snprintf(text, sizeof(text), "%d", code);
+	else if (code == 0)
+		n = snprintf(text, sizeof(text), "{\"metadata\":{},\"status\":\"Success\"}");
+	else
+		n = snprintf(text, sizeof(text),
+			     "{\"metadata\":{},\"status\":\"Failure\",\"message\":\"command "
+			     "terminated with non-zero exit code: exit status %d\",\"reason\":"
+			     "\"NonZeroExitCode\",\"details\":{\"causes\":[{\"reason\":\"ExitCode\","
+			     "\"message\":\"%d\"}]}}", code, code);
+	int err = write_frame(w, CH_EXIT, text, (size_t)n);
+	ws_close(w, WS_CLOSE_NORMAL);
+	return err;
+}
 
 typedef void (*frame_fn)(void *ctx, int ch, const char *data, size_t n);
 
-static int framer_feed(struct framer *f, const char *data, size_t n, frame_fn fn, void *ctx)
+/* One WebSocket frame: channel data to fn, pings answered, v5's close of
+ * stdin as an empty stdin frame (netpol's sign for it). -EPIPE when the
+ * client closes. */
+static int ws_deliver(struct wire *w, const struct ws_frame *f, frame_fn fn, void *ctx)
 {
-	if (f->len + n > f->cap) {
-		size_t cap = (f->len + n) * 2;
-		unsigned char *b = realloc(f->buf, cap);
+	const char *p = (const char *)f->payload;
+	if (f->opcode == WS_PING)
+		return write_ws(w, WS_PONG, -1, p, f->len);
+	if (f->opcode == WS_CLOSE) {
+		ws_close(w, WS_CLOSE_NORMAL);
+		return -EPIPE;
+	}
+	if (f->opcode == WS_PONG || f->len == 0)
+		return 0;
+	if (!f->fin || f->opcode == WS_CONT)
+		return -EPROTO;  /* kubectl never fragments: refuse rather than buffer */
+	int ch = (unsigned char)p[0];
+	if (ch == 255 && w->proto == API_STREAM_WS_V5) {
+		if (f->len >= 2 && p[1] == CH_STDIN)
+			fn(ctx, CH_STDIN, "", 0);
+		return 0;
+	}
+	if (ch != CH_STDIN || f->len > 1)
+		fn(ctx, ch, p + 1, f->len - 1);
+	return 0;
+}
+
+static long parse_one(struct wire *w, unsigned char *b, size_t n, frame_fn fn, void *ctx)
+{
+	if (w->proto != API_STREAM_NETPOL) {
+		struct ws_frame f;
+		long used = ws_parse(b, n, FRAME_MAX, &f);
+		if (used <= 0)
+			return used;
+		int err = ws_deliver(w, &f, fn, ctx);
+		return err < 0 ? err : used;
+	}
+	if (n < 5)
+		return 0;
+	size_t len = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+	if (len > FRAME_MAX)
+		return -EPROTO;
+	if (n < 5 + len)
+		return 0;
+	fn(ctx, b[0], (const char *)b + 5, len);
+	return (long)(5 + len);
+}
+
+/* Incoming bytes, reassembled into frames from whatever read() returns.
+ * A bad frame closes a WebSocket with a status that says which. */
+static int wire_feed(struct wire *w, const char *data, size_t n, frame_fn fn, void *ctx)
+{
+	if (w->len + n > w->cap) {
+		size_t cap = (w->len + n) * 2;
+		unsigned char *b = realloc(w->buf, cap);
 		if (!b)
 			return -ENOMEM;
-		f->buf = b;
-		f->cap = cap;
+		w->buf = b;
+		w->cap = cap;
 	}
-	memcpy(f->buf + f->len, data, n);
-	f->len += n;
+	memcpy(w->buf + w->len, data, n);
+	w->len += n;
 	size_t off = 0;
-	while (f->len - off >= 5) {
-		unsigned char *h = f->buf + off;
-		size_t len = (size_t)h[1] << 24 | (size_t)h[2] << 16 | (size_t)h[3] << 8 | h[4];
-		if (len > FRAME_MAX)
-			return -EPROTO;
-		if (f->len - off < 5 + len)
-			break;
-		fn(ctx, h[0], (const char *)h + 5, len);
-		off += 5 + len;
-	}
-	memmove(f->buf, f->buf + off, f->len - off);
-	f->len -= off;
-	return 0;
+	long used;
+	while ((used = parse_one(w, w->buf + off, w->len - off, fn, ctx)) > 0)
+		off += (size_t)used;
+	memmove(w->buf, w->buf + off, w->len - off);
+	w->len -= off;
+	if (used == -EMSGSIZE || used == -EPROTO)
+		ws_close(w, used == -EMSGSIZE ? WS_CLOSE_TOO_BIG : WS_CLOSE_PROTOCOL);
+	return used < 0 ? (int)used : 0;
 }
 
 static void set_blocking(int fd)
@@ -113,7 +201,9 @@ static void resize(int tty_fd, const char *data, size_t n)
 	char text[32];
 	unsigned cols, rows;
 	snprintf(text, sizeof(text), "%.*s", (int)(n < 31 ? n : 31), data);
-	if (tty_fd >= 0 && sscanf(text, "%u %u", &cols, &rows) == 2) {
+	/* netpol's "COLS ROWS", or kubectl's {"Width":W,"Height":H} */
+	if (tty_fd >= 0 && (sscanf(text, "%u %u", &cols, &rows) == 2 ||
+			    sscanf(text, "{\"Width\":%u,\"Height\":%u}", &cols, &rows) == 2)) {
 		struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
 		ioctl(tty_fd, TIOCSWINSZ, &ws);
 	}
@@ -151,6 +241,7 @@ struct session {
 	struct kubelet *k;
 	char *ns, *name;
 	bool attach;
+	enum api_stream_proto proto;
 	/* exec */
 	pid_t pid;
 	int in_fd, out_fd, err_fd;   /* with a tty, out_fd is the master */
@@ -297,16 +388,20 @@ static int stream_open(void *ctx, const struct api_stream_request *r, void **out
 	if (!s)
 		return -ENOMEM;
 	*s = (struct session){.k = k, .ns = strdup(r->ns), .name = strdup(r->name),
-			      .attach = r->attach, .in_fd = -1, .out_fd = -1, .err_fd = -1,
+			      .attach = r->attach, .proto = r->proto, .in_fd = -1, .out_fd = -1, .err_fd = -1,
 			      .log_fd = -1};
 	pthread_mutex_lock(&k->mu);
 	struct kpod *kp = kpod_find(k, r->ns, r->name);
 	if (!kp || !kp->lp)
 		err = not_running(k, r->ns, r->name, msg);
+	else if (r->proto == API_STREAM_PF_SPDY || r->proto == API_STREAM_PF_WS)
+		err = 0;  /* the connections into the pod are made per request */
 	else if (r->attach)
 		err = open_attach(kp, r, s, msg);
 	else
 		err = open_exec(k, kp, r, s, msg);
+	if (err == 0)
+		k->sessions++;
 	pthread_mutex_unlock(&k->mu);
 	if (err < 0) {
 		session_free(s);
@@ -316,18 +411,29 @@ static int stream_open(void *ctx, const struct api_stream_request *r, void **out
 	return 0;
 }
 
+/* The end of a session stream_open counted. */
+static void session_end(struct session *s)
+{
+	struct kubelet *k = s->k;
+	session_free(s);
+	pthread_mutex_lock(&k->mu);
+	if (--k->sessions == 0)
+		pthread_cond_broadcast(&k->idle);
+	pthread_mutex_unlock(&k->mu);
+}
+
 static void exec_frame(void *ctx, int ch, const char *data, size_t n)
 {
 	struct session *s = ctx;
 	if (ch == CH_STDIN && n == 0) {
 		if (s->tty && s->in_fd >= 0) {
-			write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
+			kstream_write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
 		} else if (s->in_fd >= 0) {
 			close(s->in_fd);
 			s->in_fd = -1;
 		}
 	} else if (ch == CH_STDIN && s->in_fd >= 0) {
-		if (write_all(s->in_fd, data, n) < 0 && !s->tty) {
+		if (kstream_write_all(s->in_fd, data, n) < 0 && !s->tty) {
 			close(s->in_fd);
 			s->in_fd = -1;
 		}
@@ -337,7 +443,7 @@ static void exec_frame(void *ctx, int ch, const char *data, size_t n)
 }
 
 /* Drains what the process wrote; false at EOF. */
-static bool pump(int *fd, int sock, int ch)
+static bool pump(int *fd, struct wire *w, int ch)
 {
 	char buf[16384];
 	ssize_t n = read(*fd, buf, sizeof(buf));
@@ -348,16 +454,16 @@ static bool pump(int *fd, int sock, int ch)
 		*fd = -1;
 		return false;
 	}
-	write_frame(sock, ch, buf, (size_t)n);
+	write_frame(w, ch, buf, (size_t)n);
 	return true;
 }
 
-static void run_exec(struct session *s, int sock, struct framer *fr)
+static void run_exec(struct session *s, struct wire *w)
 {
 	int status = 0;
 	bool reaped = false, client = true;
 	while (s->out_fd >= 0 || s->err_fd >= 0) {
-		struct pollfd pf[3] = {{.fd = client ? sock : -1, .events = POLLIN},
+		struct pollfd pf[3] = {{.fd = client ? w->fd : -1, .events = POLLIN},
 				       {.fd = s->out_fd, .events = POLLIN},
 				       {.fd = s->err_fd, .events = POLLIN}};
 		int r = poll(pf, 3, 200);
@@ -366,15 +472,15 @@ static void run_exec(struct session *s, int sock, struct framer *fr)
 			break;
 		}
 		if (pf[1].revents)
-			pump(&s->out_fd, sock, CH_STDOUT);
+			pump(&s->out_fd, w, CH_STDOUT);
 		if (pf[2].revents)
-			pump(&s->err_fd, sock, CH_STDERR);
+			pump(&s->err_fd, w, CH_STDERR);
 		if (pf[0].revents) {
 			char buf[16384];
-			ssize_t n = read(sock, buf, sizeof(buf));
+			ssize_t n = read(w->fd, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0 || framer_feed(fr, buf, (size_t)n, exec_frame, s) < 0) {
+			if (n <= 0 || wire_feed(w, buf, (size_t)n, exec_frame, s) < 0) {
 				/* the client left: so does its process */
 				kill(-s->pid, SIGKILL);
 				client = false;
@@ -384,7 +490,7 @@ static void run_exec(struct session *s, int sock, struct framer *fr)
 	if (!reaped)
 		waitpid(s->pid, &status, 0);
 	if (client)
-		write_exit(sock, exit_code_of(status));
+		write_exit(w, exit_code_of(status));
 	pthread_mutex_lock(&s->k->mu);
 	struct kpod *kp = kpod_find(s->k, s->ns, s->name);
 	if (kp)
@@ -397,7 +503,7 @@ static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 	struct session *s = ctx;
 	if (ch == CH_STDIN && n == 0 && s->in_fd >= 0) {
 		if (s->tty) {
-			write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
+			kstream_write_all(s->in_fd, "\004", 1);  /* EOF for a terminal */
 			return;
 		}
 		/* stdinOnce: the container's stdin closes with the session's */
@@ -409,7 +515,7 @@ static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 			lab_pod_stdin_close(kp->lp, NULL);
 		pthread_mutex_unlock(&s->k->mu);
 	} else if (ch == CH_STDIN && s->in_fd >= 0) {
-		write_all(s->in_fd, data, n);
+		kstream_write_all(s->in_fd, data, n);
 	} else if (ch == CH_RESIZE) {
 		resize(s->tty ? s->in_fd : -1, data, n);
 	}
@@ -417,7 +523,7 @@ static void attach_frame(void *ctx, int ch, const char *data, size_t n)
 
 /* Sends what the container logged since the last call, up to the end of
  * the attached run's output once that is known. */
-static int forward_log(struct session *s, int sock)
+static int forward_log(struct session *s, struct wire *w)
 {
 	char buf[16384];
 	for (;;) {
@@ -432,7 +538,7 @@ static int forward_log(struct session *s, int sock)
 		ssize_t n = read(s->log_fd, buf, want);
 		if (n <= 0)
 			return 0;
-		if (write_frame(sock, CH_STDOUT, buf, (size_t)n) < 0)
+		if (write_frame(w, CH_STDOUT, buf, (size_t)n) < 0)
 			return -EIO;
 	}
 }
@@ -459,47 +565,49 @@ static int attach_check(struct session *s)
 	return rc;
 }
 
-static void run_attach(struct session *s, int sock, struct framer *fr, const char *extra,
+static void run_attach(struct session *s, struct wire *w, const char *extra,
 		       size_t n_extra)
 {
 	int state = s->pid > 0 ? 0 : 1;
 	/* early stdin (sent before the 101) goes first */
 	if (n_extra && state == 0)
-		framer_feed(fr, extra, n_extra, attach_frame, s);
+		wire_feed(w, extra, n_extra, attach_frame, s);
 	while (state == 0) {
-		struct pollfd pf = {.fd = sock, .events = POLLIN};
+		struct pollfd pf = {.fd = w->fd, .events = POLLIN};
 		if (poll(&pf, 1, 50) < 0 && errno != EINTR)
 			return;
 		if (pf.revents) {
 			char buf[16384];
-			ssize_t n = read(sock, buf, sizeof(buf));
+			ssize_t n = read(w->fd, buf, sizeof(buf));
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0 || framer_feed(fr, buf, (size_t)n, attach_frame, s) < 0)
+			if (n <= 0 || wire_feed(w, buf, (size_t)n, attach_frame, s) < 0)
 				return;  /* the client left; the container goes on */
 		}
 		state = attach_check(s);
-		if (forward_log(s, sock) < 0)
+		if (forward_log(s, w) < 0)
 			return;
 	}
-	if (state == 1 && forward_log(s, sock) == 0)
-		write_exit(sock, s->exit_code);
+	if (state == 1 && forward_log(s, w) == 0)
+		write_exit(w, s->exit_code);
 }
 
 static void stream_run(void *session, int fd, const char *extra, size_t n)
 {
 	struct session *s = session;
-	struct framer fr = {0};
+	struct wire w = {.fd = fd, .proto = s->proto};
 	set_blocking(fd);
-	if (s->attach) {
-		run_attach(s, fd, &fr, extra, n);
+	if (s->proto == API_STREAM_PF_SPDY || s->proto == API_STREAM_PF_WS) {
+		kstream_portforward(s->k, s->ns, s->name, fd, s->proto == API_STREAM_PF_WS, extra, n);
+	} else if (s->attach) {
+		run_attach(s, &w, extra, n);
 	} else {
 		if (n)
-			framer_feed(&fr, extra, n, exec_frame, s);
-		run_exec(s, fd, &fr);
+			wire_feed(&w, extra, n, exec_frame, s);
+		run_exec(s, &w);
 	}
-	free(fr.buf);
-	session_free(s);
+	free(w.buf);
+	session_end(s);
 }
 
 static void stream_abort(void *session)
@@ -514,7 +622,8 @@ static void stream_abort(void *session)
 			kpod_remove_exec(kp, s->pid);
 		pthread_mutex_unlock(&s->k->mu);
 	}
-	session_free(s);
+	if (s)
+		session_end(s);
 }
 
 /* ---- logs ---------------------------------------------------------------- */

@@ -210,6 +210,10 @@ size_t lab_pod_count(const struct lab *lab);
 const char *lab_pod_ip(const struct lab_pod *pod);
 /* "<lab>-p-<ns>-<pod>" (shortened with a hash when too long). */
 const char *lab_pod_netns(const struct lab_pod *pod);
+/* A TCP socket (IPv4, not yet connected) inside the pod's network
+ * namespace, so that its 127.0.0.1 is the pod's (port-forward); the
+ * calling thread's namespace is unchanged. The caller closes it; -errno. */
+int lab_pod_socket(const struct lab_pod *pod);
 /* The pid of a container's process (0 when it is not running); NULL
  * container: the first. */
 pid_t lab_pod_pid(const struct lab_pod *pod, const char *container);

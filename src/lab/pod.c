@@ -6,6 +6,7 @@
  * at the node side's fixed MAC, the node knows the pod's address at the
  * pod's MAC (derived from its address), so no ARP is ever needed. */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -438,6 +439,22 @@ const char *lab_pod_ip(const struct lab_pod *pod)
 const char *lab_pod_netns(const struct lab_pod *pod)
 {
 	return pod->netns;
+}
+
+int lab_pod_socket(const struct lab_pod *pod)
+{
+	int saved = -1, ns = netns_open(pod->netns), fd, rc;
+	if (ns < 0)
+		return ns;
+	rc = netns_enter(ns, &saved);
+	close(ns);
+	if (rc < 0)
+		return rc;
+	/* a socket stays in the namespace it was made in */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rc = fd < 0 ? -errno : fd;
+	netns_leave(saved);
+	return rc;
 }
 
 const char *lab_pod_log_path(const struct lab_pod *pod, const char *container)
