@@ -9,7 +9,7 @@
  * runtime.Unknown {typeMeta, raw, contentEncoding, contentType}; raw is the
  * object's own message.
  *
- * One walker reads any message with its table from protobuf_schema.c and
+ * One walker reads any message with its table from decode/schema.c and
  * writes the JSON a Go JSON client would have sent for the same Go object
  * (omitempty, pointers that keep zero values, structs always present,
  * inline embedding), so the result goes through the same validation as a
@@ -17,7 +17,7 @@
  * number the table lacks, a wrong wire type, truncation, invalid UTF-8,
  * out-of-range numbers. */
 #include "api_internal.h"
-#include "protobuf_schema.h"
+#include "decode/schema.h"
 
 #include <errno.h>
 #include <inttypes.h>

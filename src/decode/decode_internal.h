@@ -139,9 +139,14 @@ int doc_want_int_or_string(struct dctx *c, const struct doc_node *n, bool *is_in
 /* Tables of the fields the Kubernetes schema has at one place. */
 typedef void (*field_fn)(struct dctx *c, const struct doc_node *v, void *in);
 
+struct pb_message;
+
 struct field {
 	const char *name;
-	field_fn fn;      /* NULL: known, accepted and not modelled */
+	field_fn fn;      /* NULL: known, not modelled, held to schema */
+	/* fn NULL: the message (schema.h) whose field of this name types the
+	 * value; NULL only where the caller checks the value itself. */
+	const struct pb_message *schema;
 };
 
 const struct field *doc_find_field(const struct field *fields, const char *name);
@@ -259,8 +264,17 @@ void decode_f_termination_message_policy(struct dctx *c, const struct doc_node *
 void decode_f_string_map(struct dctx *c, const struct doc_node *v, void *in);
 void decode_f_dns_label(struct dctx *c, const struct doc_node *v, void *in);
 void decode_f_env(struct dctx *c, const struct doc_node *v, void *in);
+void decode_f_restart_policy_rules(struct dctx *c, const struct doc_node *v, void *in);
 /* An Endpoints object's subsets. */
 void decode_f_endpoints_subsets(struct dctx *c, const struct doc_node *v, void *in);
+
+/* ---- the schema check (schema_check.c) -------------------------------------
+ *
+ * Field name of message m (schema.h) or a whole message, the value at the
+ * current path: unknown fields and wrong types become field errors. */
+void schema_check_field(struct dctx *c, const struct doc_node *v, const struct pb_message *m,
+			const char *name);
+void schema_check_message(struct dctx *c, const struct doc_node *v, const struct pb_message *m);
 
 /* ---- loading (load.c) ---------------------------------------------------- */
 

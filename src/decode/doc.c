@@ -515,6 +515,8 @@ void doc_walk(struct dctx *c, const struct doc_node *map, const struct field *fi
 			dctx_error(c, k, NULL, "unknown field \"%s\"", c->path);
 		else if (f->fn && v->type != DOC_NULL)
 			f->fn(c, v, in);
+		else if (f->schema && v->type != DOC_NULL)
+			schema_check_field(c, v, f->schema, k->text);
 		dctx_pop(c, mark);
 	}
 }

@@ -63,9 +63,10 @@ static void f_ep_node_name(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field object_reference_fields[] = {
-	{"kind", decode_f_string}, {"namespace", decode_f_string}, {"name", decode_f_string},
-	{"uid", decode_f_string}, {"apiVersion", decode_f_string},
-	{"resourceVersion", decode_f_string}, {"fieldPath", decode_f_string}, {NULL, NULL},
+	{"kind", decode_f_string, NULL}, {"namespace", decode_f_string, NULL},
+	{"name", decode_f_string, NULL}, {"uid", decode_f_string, NULL},
+	{"apiVersion", decode_f_string, NULL}, {"resourceVersion", decode_f_string, NULL},
+	{"fieldPath", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_ep_target_ref(struct dctx *c, const struct doc_node *v, void *in)
@@ -74,8 +75,9 @@ static void f_ep_target_ref(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field address_fields[] = {
-	{"ip", f_ep_ip}, {"hostname", f_ep_hostname}, {"nodeName", f_ep_node_name},
-	{"targetRef", f_ep_target_ref}, {NULL, NULL},
+	{"ip", f_ep_ip, NULL}, {"hostname", f_ep_hostname, NULL},
+	{"nodeName", f_ep_node_name, NULL}, {"targetRef", f_ep_target_ref, NULL},
+	{NULL, NULL, NULL},
 };
 
 static void f_ep_address(struct dctx *c, const struct doc_node *item, void *in)
@@ -108,8 +110,8 @@ EPORT_SETTER(f_epp_port, port)
 EPORT_SETTER(f_epp_proto, proto)
 
 static const struct field endpoint_port_fields[] = {
-	{"name", f_epp_name}, {"port", f_epp_port}, {"protocol", f_epp_proto},
-	{"appProtocol", decode_f_string}, {NULL, NULL},
+	{"name", f_epp_name, NULL}, {"port", f_epp_port, NULL}, {"protocol", f_epp_proto, NULL},
+	{"appProtocol", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 /* validateEndpointPort; a missing protocol is TCP (defaulting). */
@@ -179,8 +181,8 @@ static void f_ep_ports(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field subset_fields[] = {
-	{"addresses", f_ep_addresses}, {"notReadyAddresses", f_ep_addresses},
-	{"ports", f_ep_ports}, {NULL, NULL},
+	{"addresses", f_ep_addresses, NULL}, {"notReadyAddresses", f_ep_addresses, NULL},
+	{"ports", f_ep_ports, NULL}, {NULL, NULL, NULL},
 };
 
 static bool has_items(const struct doc_node *map, const char *key)

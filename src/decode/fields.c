@@ -73,9 +73,9 @@ static void f_or_controller(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field owner_ref_fields[] = {
-	{"apiVersion", f_or_api_version}, {"kind", f_or_kind}, {"name", f_or_name},
-	{"uid", f_or_uid}, {"controller", f_or_controller},
-	{"blockOwnerDeletion", decode_f_bool}, {NULL, NULL},
+	{"apiVersion", f_or_api_version, NULL}, {"kind", f_or_kind, NULL},
+	{"name", f_or_name, NULL}, {"uid", f_or_uid, NULL}, {"controller", f_or_controller, NULL},
+	{"blockOwnerDeletion", decode_f_bool, NULL}, {NULL, NULL, NULL},
 };
 
 /* apimachinery's validateOwnerReference: the four identifying fields. */
@@ -136,10 +136,10 @@ static void f_mf_fields(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field managed_field_fields[] = {
-	{"manager", decode_f_string}, {"operation", f_mf_operation},
-	{"apiVersion", decode_f_string}, {"time", decode_f_string},
-	{"fieldsType", decode_f_string}, {"fieldsV1", f_mf_fields},
-	{"subresource", decode_f_string}, {NULL, NULL},
+	{"manager", decode_f_string, NULL}, {"operation", f_mf_operation, NULL},
+	{"apiVersion", decode_f_string, NULL}, {"time", decode_f_string, NULL},
+	{"fieldsType", decode_f_string, NULL}, {"fieldsV1", f_mf_fields, NULL},
+	{"subresource", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_managed_field(struct dctx *c, const struct doc_node *item, void *in)
@@ -176,7 +176,7 @@ static void f_ns_finalizers(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field namespace_spec_fields[] = {
-	{"finalizers", f_ns_finalizers}, {NULL, NULL},
+	{"finalizers", f_ns_finalizers, NULL}, {NULL, NULL, NULL},
 };
 
 void decode_f_namespace_spec(struct dctx *c, const struct doc_node *v, void *in)
@@ -194,9 +194,9 @@ static void f_ns_phase(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field ns_condition_fields[] = {
-	{"type", decode_f_string}, {"status", decode_f_string},
-	{"lastTransitionTime", decode_f_string}, {"reason", decode_f_string},
-	{"message", decode_f_string}, {NULL, NULL},
+	{"type", decode_f_string, NULL}, {"status", decode_f_string, NULL},
+	{"lastTransitionTime", decode_f_string, NULL}, {"reason", decode_f_string, NULL},
+	{"message", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_ns_condition(struct dctx *c, const struct doc_node *item, void *in)
@@ -212,7 +212,7 @@ static void f_ns_conditions(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field namespace_status_fields[] = {
-	{"phase", f_ns_phase}, {"conditions", f_ns_conditions}, {NULL, NULL},
+	{"phase", f_ns_phase, NULL}, {"conditions", f_ns_conditions, NULL}, {NULL, NULL, NULL},
 };
 
 void decode_f_namespace_status(struct dctx *c, const struct doc_node *v, void *in)
@@ -232,9 +232,9 @@ static void f_count(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field deployment_condition_fields[] = {
-	{"type", decode_f_string}, {"status", decode_f_string},
-	{"lastUpdateTime", decode_f_string}, {"lastTransitionTime", decode_f_string},
-	{"reason", decode_f_string}, {"message", decode_f_string}, {NULL, NULL},
+	{"type", decode_f_string, NULL}, {"status", decode_f_string, NULL},
+	{"lastUpdateTime", decode_f_string, NULL}, {"lastTransitionTime", decode_f_string, NULL},
+	{"reason", decode_f_string, NULL}, {"message", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_deployment_condition(struct dctx *c, const struct doc_node *item, void *in)
@@ -248,10 +248,11 @@ static void f_deployment_conditions(struct dctx *c, const struct doc_node *v, vo
 }
 
 static const struct field deployment_status_fields[] = {
-	{"observedGeneration", f_count}, {"replicas", f_count}, {"updatedReplicas", f_count},
-	{"readyReplicas", f_count}, {"availableReplicas", f_count},
-	{"unavailableReplicas", f_count}, {"terminatingReplicas", f_count},
-	{"collisionCount", f_count}, {"conditions", f_deployment_conditions}, {NULL, NULL},
+	{"observedGeneration", f_count, NULL}, {"replicas", f_count, NULL},
+	{"updatedReplicas", f_count, NULL}, {"readyReplicas", f_count, NULL},
+	{"availableReplicas", f_count, NULL}, {"unavailableReplicas", f_count, NULL},
+	{"terminatingReplicas", f_count, NULL}, {"collisionCount", f_count, NULL},
+	{"conditions", f_deployment_conditions, NULL}, {NULL, NULL, NULL},
 };
 
 void decode_f_deployment_status(struct dctx *c, const struct doc_node *v, void *in)
@@ -261,9 +262,9 @@ void decode_f_deployment_status(struct dctx *c, const struct doc_node *v, void *
 
 /* metav1.Condition, as Service status carries them. */
 static const struct field meta_condition_fields[] = {
-	{"type", decode_f_string}, {"status", decode_f_string},
-	{"observedGeneration", f_count}, {"lastTransitionTime", decode_f_string},
-	{"reason", decode_f_string}, {"message", decode_f_string}, {NULL, NULL},
+	{"type", decode_f_string, NULL}, {"status", decode_f_string, NULL},
+	{"observedGeneration", f_count, NULL}, {"lastTransitionTime", decode_f_string, NULL},
+	{"reason", decode_f_string, NULL}, {"message", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_meta_condition(struct dctx *c, const struct doc_node *item, void *in)
@@ -277,8 +278,8 @@ static void f_meta_conditions(struct dctx *c, const struct doc_node *v, void *in
 }
 
 static const struct field port_status_fields[] = {
-	{"port", decode_f_int}, {"protocol", decode_f_string}, {"error", decode_f_string},
-	{NULL, NULL},
+	{"port", decode_f_int, NULL}, {"protocol", decode_f_string, NULL},
+	{"error", decode_f_string, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_port_status(struct dctx *c, const struct doc_node *item, void *in)
@@ -292,8 +293,8 @@ static void f_port_statuses(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field lb_ingress_fields[] = {
-	{"ip", decode_f_string}, {"hostname", decode_f_string}, {"ipMode", decode_f_string},
-	{"ports", f_port_statuses}, {NULL, NULL},
+	{"ip", decode_f_string, NULL}, {"hostname", decode_f_string, NULL},
+	{"ipMode", decode_f_string, NULL}, {"ports", f_port_statuses, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_lb_ingress(struct dctx *c, const struct doc_node *item, void *in)
@@ -307,7 +308,7 @@ static void f_lb_ingresses(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field load_balancer_fields[] = {
-	{"ingress", f_lb_ingresses}, {NULL, NULL},
+	{"ingress", f_lb_ingresses, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_load_balancer(struct dctx *c, const struct doc_node *v, void *in)
@@ -316,7 +317,8 @@ static void f_load_balancer(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field service_status_fields[] = {
-	{"loadBalancer", f_load_balancer}, {"conditions", f_meta_conditions}, {NULL, NULL},
+	{"loadBalancer", f_load_balancer, NULL}, {"conditions", f_meta_conditions, NULL},
+	{NULL, NULL, NULL},
 };
 
 void decode_f_service_status(struct dctx *c, const struct doc_node *v, void *in)
@@ -325,7 +327,7 @@ void decode_f_service_status(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field policy_status_fields[] = {
-	{"conditions", f_meta_conditions}, {NULL, NULL},
+	{"conditions", f_meta_conditions, NULL}, {NULL, NULL, NULL},
 };
 
 void decode_f_policy_status(struct dctx *c, const struct doc_node *v, void *in)

@@ -8,6 +8,7 @@
  * every error points at the offending value.
  */
 #include "decode_internal.h"
+#include "schema.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -125,7 +126,8 @@ NODE_SETTER(f_req_op, struct req_in, op)
 NODE_SETTER(f_req_values, struct req_in, values)
 
 static const struct field req_fields[] = {
-	{"key", f_req_key}, {"operator", f_req_op}, {"values", f_req_values}, {NULL, NULL},
+	{"key", f_req_key, NULL}, {"operator", f_req_op, NULL}, {"values", f_req_values, NULL},
+	{NULL, NULL, NULL},
 };
 
 static bool parse_operator(const char *s, enum np_sel_op *op)
@@ -239,7 +241,8 @@ static void f_match_expressions(struct dctx *c, const struct doc_node *v, void *
 }
 
 static const struct field selector_fields[] = {
-	{"matchLabels", f_match_labels}, {"matchExpressions", f_match_expressions}, {NULL, NULL},
+	{"matchLabels", f_match_labels, NULL}, {"matchExpressions", f_match_expressions, NULL},
+	{NULL, NULL, NULL},
 };
 
 /* ---- metadata -------------------------------------------------------- */
@@ -283,19 +286,19 @@ static void f_meta_annotations(struct dctx *c, const struct doc_node *v, void *i
 
 /* Typed and validated, not modelled. */
 #define META_IGNORED                                                          \
-	{"generateName", decode_f_string}, {"uid", decode_f_string},          \
-	{"resourceVersion", decode_f_string}, {"generation", decode_f_int},   \
-	{"creationTimestamp", decode_f_string},                               \
-	{"deletionTimestamp", decode_f_string},                               \
-	{"deletionGracePeriodSeconds", decode_f_int},                         \
-	{"ownerReferences", decode_f_owner_refs},                             \
-	{"finalizers", decode_f_finalizers},                                  \
-	{"managedFields", decode_f_managed_fields}, {"selfLink", decode_f_string}
+	{"generateName", decode_f_string, NULL}, {"uid", decode_f_string, NULL},          \
+	{"resourceVersion", decode_f_string, NULL}, {"generation", decode_f_int, NULL},   \
+	{"creationTimestamp", decode_f_string, NULL},                               \
+	{"deletionTimestamp", decode_f_string, NULL},                               \
+	{"deletionGracePeriodSeconds", decode_f_int, NULL},                         \
+	{"ownerReferences", decode_f_owner_refs, NULL},                             \
+	{"finalizers", decode_f_finalizers, NULL},                                  \
+	{"managedFields", decode_f_managed_fields, NULL}, {"selfLink", decode_f_string, NULL}
 
 static const struct field meta_fields[] = {
-	{"name", f_meta_name}, {"namespace", f_meta_namespace},
-	{"labels", f_meta_labels}, {"annotations", f_meta_annotations},
-	META_IGNORED, {NULL, NULL},
+	{"name", f_meta_name, NULL}, {"namespace", f_meta_namespace, NULL},
+	{"labels", f_meta_labels, NULL}, {"annotations", f_meta_annotations, NULL},
+	META_IGNORED, {NULL, NULL, NULL},
 };
 
 static void f_metadata(struct dctx *c, const struct doc_node *v, void *in)
@@ -331,8 +334,9 @@ NODE_SETTER(f_cp_proto, struct cport_in, proto)
 NODE_SETTER(f_cp_host_port, struct cport_in, host_port)
 
 static const struct field container_port_fields[] = {
-	{"name", f_cp_name}, {"containerPort", f_cp_port}, {"protocol", f_cp_proto},
-	{"hostPort", f_cp_host_port}, {"hostIP", NULL}, {NULL, NULL},
+	{"name", f_cp_name, NULL}, {"containerPort", f_cp_port, NULL},
+	{"protocol", f_cp_proto, NULL}, {"hostPort", f_cp_host_port, NULL},
+	{"hostIP", NULL, &pb_core_ContainerPort}, {NULL, NULL, NULL},
 };
 
 /* Fills p from a containerPort entry; false after an error. */
@@ -401,18 +405,21 @@ static void f_container_ports(struct dctx *c, const struct doc_node *v, void *in
 }
 
 static const struct field container_fields[] = {
-	{"ports", f_container_ports},
-	{"name", decode_f_dns_label}, {"image", decode_f_string},
-	{"command", decode_f_string_list}, {"args", decode_f_string_list},
-	{"workingDir", decode_f_string}, {"envFrom", NULL}, {"env", decode_f_env},
-	{"resources", NULL}, {"resizePolicy", NULL}, {"restartPolicy", decode_f_string},
-	{"restartPolicyRules", NULL}, {"volumeMounts", NULL}, {"volumeDevices", NULL},
-	{"livenessProbe", NULL}, {"readinessProbe", NULL}, {"startupProbe", NULL},
-	{"lifecycle", NULL}, {"terminationMessagePath", decode_f_string},
-	{"terminationMessagePolicy", decode_f_termination_message_policy},
-	{"imagePullPolicy", decode_f_pull_policy}, {"securityContext", NULL},
-	{"stdin", decode_f_bool}, {"stdinOnce", decode_f_bool}, {"tty", decode_f_bool},
-	{NULL, NULL},
+	{"ports", f_container_ports, NULL}, {"name", decode_f_dns_label, NULL},
+	{"image", decode_f_string, NULL}, {"command", decode_f_string_list, NULL},
+	{"args", decode_f_string_list, NULL}, {"workingDir", decode_f_string, NULL},
+	{"envFrom", NULL, &pb_core_Container}, {"env", decode_f_env, NULL},
+	{"resources", NULL, &pb_core_Container}, {"resizePolicy", NULL, &pb_core_Container},
+	{"restartPolicy", decode_f_string, NULL},
+	{"restartPolicyRules", decode_f_restart_policy_rules, NULL},
+	{"volumeMounts", NULL, &pb_core_Container}, {"volumeDevices", NULL, &pb_core_Container},
+	{"livenessProbe", NULL, &pb_core_Container}, {"readinessProbe", NULL, &pb_core_Container},
+	{"startupProbe", NULL, &pb_core_Container}, {"lifecycle", NULL, &pb_core_Container},
+	{"terminationMessagePath", decode_f_string, NULL},
+	{"terminationMessagePolicy", decode_f_termination_message_policy, NULL},
+	{"imagePullPolicy", decode_f_pull_policy, NULL},
+	{"securityContext", NULL, &pb_core_Container}, {"stdin", decode_f_bool, NULL},
+	{"stdinOnce", decode_f_bool, NULL}, {"tty", decode_f_bool, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_container(struct dctx *c, const struct doc_node *item, void *in)
@@ -428,24 +435,29 @@ static void f_containers(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field pod_spec_fields[] = {
-	{"containers", f_containers},
-	{"volumes", NULL}, {"initContainers", NULL}, {"ephemeralContainers", NULL},
-	{"restartPolicy", decode_f_restart_policy},
-	{"terminationGracePeriodSeconds", decode_f_int}, {"activeDeadlineSeconds", decode_f_int},
-	{"dnsPolicy", decode_f_dns_policy}, {"nodeSelector", decode_f_string_map},
-	{"serviceAccountName", decode_f_string}, {"serviceAccount", decode_f_string},
-	{"automountServiceAccountToken", decode_f_bool}, {"nodeName", decode_f_string},
-	{"hostNetwork", decode_f_bool}, {"hostPID", decode_f_bool}, {"hostIPC", decode_f_bool},
-	{"shareProcessNamespace", decode_f_bool}, {"securityContext", NULL},
-	{"imagePullSecrets", NULL}, {"hostname", decode_f_dns_label},
-	{"subdomain", decode_f_dns_label}, {"affinity", NULL}, {"schedulerName", decode_f_string},
-	{"tolerations", NULL}, {"hostAliases", NULL}, {"priorityClassName", decode_f_string},
-	{"priority", decode_f_int}, {"dnsConfig", NULL}, {"readinessGates", NULL},
-	{"runtimeClassName", decode_f_string}, {"enableServiceLinks", decode_f_bool},
-	{"preemptionPolicy", decode_f_preemption_policy}, {"overhead", NULL},
-	{"topologySpreadConstraints", NULL}, {"setHostnameAsFQDN", decode_f_bool},
-	{"os", NULL}, {"hostUsers", decode_f_bool}, {"schedulingGates", NULL},
-	{"resourceClaims", NULL}, {"resources", NULL}, {NULL, NULL},
+	{"containers", f_containers, NULL}, {"volumes", NULL, &pb_core_PodSpec},
+	{"initContainers", NULL, &pb_core_PodSpec}, {"ephemeralContainers", NULL, &pb_core_PodSpec},
+	{"restartPolicy", decode_f_restart_policy, NULL},
+	{"terminationGracePeriodSeconds", decode_f_int, NULL},
+	{"activeDeadlineSeconds", decode_f_int, NULL}, {"dnsPolicy", decode_f_dns_policy, NULL},
+	{"nodeSelector", decode_f_string_map, NULL}, {"serviceAccountName", decode_f_string, NULL},
+	{"serviceAccount", decode_f_string, NULL},
+	{"automountServiceAccountToken", decode_f_bool, NULL}, {"nodeName", decode_f_string, NULL},
+	{"hostNetwork", decode_f_bool, NULL}, {"hostPID", decode_f_bool, NULL},
+	{"hostIPC", decode_f_bool, NULL}, {"shareProcessNamespace", decode_f_bool, NULL},
+	{"securityContext", NULL, &pb_core_PodSpec}, {"imagePullSecrets", NULL, &pb_core_PodSpec},
+	{"hostname", decode_f_dns_label, NULL}, {"subdomain", decode_f_dns_label, NULL},
+	{"affinity", NULL, &pb_core_PodSpec}, {"schedulerName", decode_f_string, NULL},
+	{"tolerations", NULL, &pb_core_PodSpec}, {"hostAliases", NULL, &pb_core_PodSpec},
+	{"priorityClassName", decode_f_string, NULL}, {"priority", decode_f_int, NULL},
+	{"dnsConfig", NULL, &pb_core_PodSpec}, {"readinessGates", NULL, &pb_core_PodSpec},
+	{"runtimeClassName", decode_f_string, NULL}, {"enableServiceLinks", decode_f_bool, NULL},
+	{"preemptionPolicy", decode_f_preemption_policy, NULL},
+	{"overhead", NULL, &pb_core_PodSpec}, {"topologySpreadConstraints", NULL, &pb_core_PodSpec},
+	{"setHostnameAsFQDN", decode_f_bool, NULL}, {"os", NULL, &pb_core_PodSpec},
+	{"hostUsers", decode_f_bool, NULL}, {"schedulingGates", NULL, &pb_core_PodSpec},
+	{"resourceClaims", NULL, &pb_core_PodSpec}, {"resources", NULL, &pb_core_PodSpec},
+	{NULL, NULL, NULL},
 };
 
 static void f_pod_spec(struct dctx *c, const struct doc_node *v, void *in)
@@ -467,7 +479,7 @@ static void f_pod_ip_entry(struct dctx *c, const struct doc_node *v, void *in)
 	}
 }
 
-static const struct field pod_ip_fields[] = {{"ip", f_pod_ip_entry}, {NULL, NULL}};
+static const struct field pod_ip_fields[] = {{"ip", f_pod_ip_entry, NULL}, {NULL, NULL, NULL}};
 
 static void f_pod_ips_item(struct dctx *c, const struct doc_node *item, void *in)
 {
@@ -488,12 +500,17 @@ static void f_pod_ip(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field pod_status_fields[] = {
-	{"podIP", f_pod_ip}, {"podIPs", f_pod_ips},
-	{"phase", NULL}, {"conditions", NULL}, {"message", NULL}, {"reason", NULL},
-	{"nominatedNodeName", NULL}, {"hostIP", NULL}, {"hostIPs", NULL},
-	{"startTime", NULL}, {"initContainerStatuses", NULL}, {"containerStatuses", NULL},
-	{"ephemeralContainerStatuses", NULL}, {"qosClass", NULL}, {"resize", NULL},
-	{"resourceClaimStatuses", NULL}, {"observedGeneration", NULL}, {NULL, NULL},
+	{"podIP", f_pod_ip, NULL}, {"podIPs", f_pod_ips, NULL}, {"phase", NULL, &pb_core_PodStatus},
+	{"conditions", NULL, &pb_core_PodStatus}, {"message", NULL, &pb_core_PodStatus},
+	{"reason", NULL, &pb_core_PodStatus}, {"nominatedNodeName", NULL, &pb_core_PodStatus},
+	{"hostIP", NULL, &pb_core_PodStatus}, {"hostIPs", NULL, &pb_core_PodStatus},
+	{"startTime", NULL, &pb_core_PodStatus},
+	{"initContainerStatuses", NULL, &pb_core_PodStatus},
+	{"containerStatuses", NULL, &pb_core_PodStatus},
+	{"ephemeralContainerStatuses", NULL, &pb_core_PodStatus},
+	{"qosClass", NULL, &pb_core_PodStatus}, {"resize", NULL, &pb_core_PodStatus},
+	{"resourceClaimStatuses", NULL, &pb_core_PodStatus},
+	{"observedGeneration", decode_f_int, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_pod_status(struct dctx *c, const struct doc_node *v, void *in)
@@ -512,10 +529,12 @@ static void pod_finish(struct dctx *c, struct obj_in *o)
 	}
 }
 
-#define OBJECT_FIELDS {"apiVersion", NULL}, {"kind", NULL}, {"metadata", f_metadata}
+#define OBJECT_FIELDS                                                         \
+	{"apiVersion", NULL, NULL}, {"kind", NULL, NULL}, {"metadata", f_metadata, NULL}
 
 static const struct field pod_fields[] = {
-	OBJECT_FIELDS, {"spec", f_pod_spec}, {"status", f_pod_status}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_pod_spec, NULL}, {"status", f_pod_status, NULL},
+	{NULL, NULL, NULL},
 };
 
 /* ---- deployments ----------------------------------------------------- */
@@ -536,8 +555,9 @@ static void f_template_annotations(struct dctx *c, const struct doc_node *v, voi
 }
 
 static const struct field template_meta_fields[] = {
-	{"labels", f_template_labels}, {"annotations", f_template_annotations},
-	{"name", NULL}, {"namespace", NULL}, META_IGNORED, {NULL, NULL},
+	{"labels", f_template_labels, NULL}, {"annotations", f_template_annotations, NULL},
+	{"name", decode_f_string, NULL}, {"namespace", decode_f_string, NULL}, META_IGNORED,
+	{NULL, NULL, NULL},
 };
 
 static void f_template_meta(struct dctx *c, const struct doc_node *v, void *in)
@@ -553,7 +573,7 @@ static void f_template_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field template_fields[] = {
-	{"metadata", f_template_meta}, {"spec", f_template_spec}, {NULL, NULL},
+	{"metadata", f_template_meta, NULL}, {"spec", f_template_spec, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_template(struct dctx *c, const struct doc_node *v, void *in)
@@ -588,9 +608,12 @@ static void f_deploy_selector(struct dctx *c, const struct doc_node *v, void *in
 }
 
 static const struct field deploy_spec_fields[] = {
-	{"replicas", f_replicas}, {"selector", f_deploy_selector}, {"template", f_template},
-	{"minReadySeconds", NULL}, {"strategy", NULL}, {"revisionHistoryLimit", NULL},
-	{"paused", NULL}, {"progressDeadlineSeconds", NULL}, {NULL, NULL},
+	{"replicas", f_replicas, NULL}, {"selector", f_deploy_selector, NULL},
+	{"template", f_template, NULL}, {"minReadySeconds", NULL, &pb_apps_DeploymentSpec},
+	{"strategy", NULL, &pb_apps_DeploymentSpec},
+	{"revisionHistoryLimit", NULL, &pb_apps_DeploymentSpec},
+	{"paused", NULL, &pb_apps_DeploymentSpec},
+	{"progressDeadlineSeconds", NULL, &pb_apps_DeploymentSpec}, {NULL, NULL, NULL},
 };
 
 static void f_deploy_spec(struct dctx *c, const struct doc_node *v, void *in)
@@ -600,8 +623,8 @@ static void f_deploy_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field deployment_fields[] = {
-	OBJECT_FIELDS, {"spec", f_deploy_spec}, {"status", decode_f_deployment_status},
-	{NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_deploy_spec, NULL}, {"status", decode_f_deployment_status, NULL},
+	{NULL, NULL, NULL},
 };
 
 static void deployment_finish(struct dctx *c, struct obj_in *o)
@@ -642,8 +665,9 @@ NODE_SETTER(f_sp_port, struct sport_in, port)
 NODE_SETTER(f_sp_target, struct sport_in, target)
 
 static const struct field service_port_fields[] = {
-	{"name", f_sp_name}, {"protocol", f_sp_proto}, {"port", f_sp_port},
-	{"targetPort", f_sp_target}, {"nodePort", NULL}, {"appProtocol", NULL}, {NULL, NULL},
+	{"name", f_sp_name, NULL}, {"protocol", f_sp_proto, NULL}, {"port", f_sp_port, NULL},
+	{"targetPort", f_sp_target, NULL}, {"nodePort", NULL, &pb_core_ServicePort},
+	{"appProtocol", NULL, &pb_core_ServicePort}, {NULL, NULL, NULL},
 };
 
 /* Fills p from one entry of spec.ports; the name rules need every entry
@@ -790,15 +814,22 @@ static void f_cluster_ips(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field service_spec_fields[] = {
-	{"selector", f_service_selector}, {"ports", f_service_ports}, {"type", f_service_type},
-	{"clusterIP", f_cluster_ip}, {"clusterIPs", f_cluster_ips},
-	{"externalIPs", NULL}, {"sessionAffinity", NULL}, {"loadBalancerIP", NULL},
-	{"loadBalancerSourceRanges", NULL}, {"externalName", NULL},
-	{"externalTrafficPolicy", NULL}, {"healthCheckNodePort", NULL},
-	{"publishNotReadyAddresses", NULL}, {"sessionAffinityConfig", NULL},
-	{"ipFamilies", NULL}, {"ipFamilyPolicy", NULL},
-	{"allocateLoadBalancerNodePorts", NULL}, {"loadBalancerClass", NULL},
-	{"internalTrafficPolicy", NULL}, {"trafficDistribution", NULL}, {NULL, NULL},
+	{"selector", f_service_selector, NULL}, {"ports", f_service_ports, NULL},
+	{"type", f_service_type, NULL}, {"clusterIP", f_cluster_ip, NULL},
+	{"clusterIPs", f_cluster_ips, NULL}, {"externalIPs", NULL, &pb_core_ServiceSpec},
+	{"sessionAffinity", NULL, &pb_core_ServiceSpec},
+	{"loadBalancerIP", NULL, &pb_core_ServiceSpec},
+	{"loadBalancerSourceRanges", NULL, &pb_core_ServiceSpec},
+	{"externalName", NULL, &pb_core_ServiceSpec},
+	{"externalTrafficPolicy", NULL, &pb_core_ServiceSpec},
+	{"healthCheckNodePort", NULL, &pb_core_ServiceSpec},
+	{"publishNotReadyAddresses", NULL, &pb_core_ServiceSpec},
+	{"sessionAffinityConfig", NULL, &pb_core_ServiceSpec},
+	{"ipFamilies", NULL, &pb_core_ServiceSpec}, {"ipFamilyPolicy", NULL, &pb_core_ServiceSpec},
+	{"allocateLoadBalancerNodePorts", NULL, &pb_core_ServiceSpec},
+	{"loadBalancerClass", NULL, &pb_core_ServiceSpec},
+	{"internalTrafficPolicy", NULL, &pb_core_ServiceSpec},
+	{"trafficDistribution", NULL, &pb_core_ServiceSpec}, {NULL, NULL, NULL},
 };
 
 static void f_service_spec(struct dctx *c, const struct doc_node *v, void *in)
@@ -808,8 +839,8 @@ static void f_service_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field service_fields[] = {
-	OBJECT_FIELDS, {"spec", f_service_spec}, {"status", decode_f_service_status},
-	{NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_service_spec, NULL}, {"status", decode_f_service_status, NULL},
+	{NULL, NULL, NULL},
 };
 
 static void service_finish(struct dctx *c, struct obj_in *o)
@@ -841,7 +872,8 @@ NODE_SETTER(f_npp_port, struct npport_in, port)
 NODE_SETTER(f_npp_end, struct npport_in, end)
 
 static const struct field np_port_fields[] = {
-	{"protocol", f_npp_proto}, {"port", f_npp_port}, {"endPort", f_npp_end}, {NULL, NULL},
+	{"protocol", f_npp_proto, NULL}, {"port", f_npp_port, NULL}, {"endPort", f_npp_end, NULL},
+	{NULL, NULL, NULL},
 };
 
 static void np_port_end(struct dctx *c, const struct npport_in *in, struct np_port_spec *p)
@@ -910,7 +942,7 @@ NODE_SETTER(f_ipb_cidr, struct ipblock_in, cidr)
 NODE_SETTER(f_ipb_except, struct ipblock_in, except)
 
 static const struct field ipblock_fields[] = {
-	{"cidr", f_ipb_cidr}, {"except", f_ipb_except}, {NULL, NULL},
+	{"cidr", f_ipb_cidr, NULL}, {"except", f_ipb_except, NULL}, {NULL, NULL, NULL},
 };
 
 static void ipblock_except(struct dctx *c, const struct doc_node *seq, struct np_ipblock *b,
@@ -972,8 +1004,8 @@ static void f_peer_ns_sel(struct dctx *c, const struct doc_node *v, void *arg)
 }
 
 static const struct field peer_fields[] = {
-	{"podSelector", f_peer_pod_sel}, {"namespaceSelector", f_peer_ns_sel},
-	{"ipBlock", f_ipblock}, {NULL, NULL},
+	{"podSelector", f_peer_pod_sel, NULL}, {"namespaceSelector", f_peer_ns_sel, NULL},
+	{"ipBlock", f_ipblock, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_peer(struct dctx *c, const struct doc_node *item, void *arg)
@@ -999,11 +1031,11 @@ static void f_peers(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field ingress_rule_fields[] = {
-	{"from", f_peers}, {"ports", f_np_ports}, {NULL, NULL},
+	{"from", f_peers, NULL}, {"ports", f_np_ports, NULL}, {NULL, NULL, NULL},
 };
 
 static const struct field egress_rule_fields[] = {
-	{"to", f_peers}, {"ports", f_np_ports}, {NULL, NULL},
+	{"to", f_peers, NULL}, {"ports", f_np_ports, NULL}, {NULL, NULL, NULL},
 };
 
 static void rules(struct dctx *c, const struct doc_node *v, struct np_rule **arr, size_t *n,
@@ -1068,8 +1100,8 @@ static void f_np_pod_selector(struct dctx *c, const struct doc_node *v, void *in
 }
 
 static const struct field np_spec_fields[] = {
-	{"podSelector", f_np_pod_selector}, {"policyTypes", f_policy_types},
-	{"ingress", f_ingress}, {"egress", f_egress}, {NULL, NULL},
+	{"podSelector", f_np_pod_selector, NULL}, {"policyTypes", f_policy_types, NULL},
+	{"ingress", f_ingress, NULL}, {"egress", f_egress, NULL}, {NULL, NULL, NULL},
 };
 
 static void f_np_spec(struct dctx *c, const struct doc_node *v, void *in)
@@ -1078,7 +1110,8 @@ static void f_np_spec(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field policy_fields[] = {
-	OBJECT_FIELDS, {"spec", f_np_spec}, {"status", decode_f_policy_status}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", f_np_spec, NULL}, {"status", decode_f_policy_status, NULL},
+	{NULL, NULL, NULL},
 };
 
 static void policy_finish(struct dctx *c, struct obj_in *o)
@@ -1096,14 +1129,14 @@ static void policy_finish(struct dctx *c, struct obj_in *o)
 /* ---- namespaces ------------------------------------------------------ */
 
 static const struct field namespace_fields[] = {
-	OBJECT_FIELDS, {"spec", decode_f_namespace_spec},
-	{"status", decode_f_namespace_status}, {NULL, NULL},
+	OBJECT_FIELDS, {"spec", decode_f_namespace_spec, NULL},
+	{"status", decode_f_namespace_status, NULL}, {NULL, NULL, NULL},
 };
 
 /* ---- endpoints: validated for the API, not modelled ------------------ */
 
 static const struct field endpoints_fields[] = {
-	OBJECT_FIELDS, {"subsets", decode_f_endpoints_subsets}, {NULL, NULL},
+	OBJECT_FIELDS, {"subsets", decode_f_endpoints_subsets, NULL}, {NULL, NULL, NULL},
 };
 
 static void *new_endpoints(void) { return calloc(1, sizeof(struct np_meta)); }
@@ -1275,8 +1308,9 @@ static void f_list_items(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field list_fields[] = {
-	{"apiVersion", NULL}, {"kind", NULL}, {"metadata", NULL}, {"items", f_list_items},
-	{NULL, NULL},
+	{"apiVersion", NULL, NULL}, {"kind", NULL, NULL}, {"metadata", NULL, NULL},
+	{"items", f_list_items, NULL},
+	{NULL, NULL, NULL},
 };
 
 /* kind and apiVersion, type-checked; NULL when absent or empty. */

@@ -3,6 +3,7 @@
  * allows (core's ValidatePodSpec and validateContainers). Objects inside
  * (volumes, probes, resources, affinity...) are still accepted whole. */
 #include "decode_internal.h"
+#include "schema.h"
 
 /* An enumerated string: one of values (NULL-terminated). */
 static void one_of(struct dctx *c, const struct doc_node *v, const char *const *values)
@@ -57,7 +58,8 @@ void decode_f_dns_label(struct dctx *c, const struct doc_node *v, void *in)
 }
 
 static const struct field env_var_fields[] = {
-	{"name", decode_f_string}, {"value", decode_f_string}, {"valueFrom", NULL}, {NULL, NULL},
+	{"name", decode_f_string, NULL}, {"value", decode_f_string, NULL},
+	{"valueFrom", NULL, &pb_core_EnvVar}, {NULL, NULL, NULL},
 };
 
 static void f_env_var(struct dctx *c, const struct doc_node *item, void *in)
@@ -73,4 +75,39 @@ static void f_env_var(struct dctx *c, const struct doc_node *item, void *in)
 void decode_f_env(struct dctx *c, const struct doc_node *v, void *in)
 {
 	doc_each_item(c, v, f_env_var, in);
+}
+
+/* restartPolicyRules (1.34, after the 1.32 schema): action and exitCodes. */
+static void f_exit_code(struct dctx *c, const struct doc_node *v, void *in)
+{
+	decode_f_int(c, v, in);
+}
+
+static void f_exit_codes_values(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_each_item(c, v, f_exit_code, in);
+}
+
+static const struct field exit_codes_fields[] = {
+	{"operator", decode_f_string, NULL}, {"values", f_exit_codes_values, NULL},
+	{NULL, NULL, NULL},
+};
+
+static void f_exit_codes(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_walk(c, v, exit_codes_fields, in);
+}
+
+static const struct field restart_rule_fields[] = {
+	{"action", decode_f_string, NULL}, {"exitCodes", f_exit_codes, NULL}, {NULL, NULL, NULL},
+};
+
+static void f_restart_rule(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_walk(c, v, restart_rule_fields, in);
+}
+
+void decode_f_restart_policy_rules(struct dctx *c, const struct doc_node *v, void *in)
+{
+	doc_each_item(c, v, f_restart_rule, in);
 }

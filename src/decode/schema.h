@@ -1,9 +1,13 @@
-/* protobuf_schema.h: our tables of the Kubernetes protobuf wire schema,
- * one per message (protobuf_schema.c is generated from the 1.32 schema by
- * scripts/gen-protobuf-schema.py). protobuf.c walks a body with them and
- * writes the JSON a Go JSON client would have sent for the same object. */
-#ifndef NETPOL_API_PROTOBUF_SCHEMA_H
-#define NETPOL_API_PROTOBUF_SCHEMA_H
+/* schema.h: our tables of the Kubernetes 1.32 types, one per message
+ * (schema.c is generated from the protobuf wire schema by
+ * scripts/gen-protobuf-schema.py): each field's number, JSON name, type and
+ * Go presence rules. Two readers: src/api/protobuf.c turns protobuf bodies
+ * into the JSON a Go client would have sent, and schema_check.c holds the
+ * JSON of the fields netpol does not model to the same types, as the API
+ * server's strict decoder does. It lives in decode, below api, so that
+ * both can use it. */
+#ifndef NETPOL_DECODE_SCHEMA_H
+#define NETPOL_DECODE_SCHEMA_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -55,5 +59,9 @@ struct pb_message {
 extern const struct pb_message pb_core_Namespace, pb_core_Pod, pb_core_Service,
 	pb_core_Endpoints, pb_apps_Deployment, pb_networking_NetworkPolicy,
 	pb_meta_DeleteOptions;
+/* The messages whose fields decode's tables hand to the schema check. */
+extern const struct pb_message pb_core_PodSpec, pb_core_PodStatus, pb_core_Container,
+	pb_core_ContainerPort, pb_core_EnvVar, pb_core_ServiceSpec, pb_core_ServicePort,
+	pb_apps_DeploymentSpec;
 
 #endif
