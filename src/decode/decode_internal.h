@@ -275,6 +275,12 @@ void decode_f_endpoints_subsets(struct dctx *c, const struct doc_node *v, void *
 void schema_check_field(struct dctx *c, const struct doc_node *v, const struct pb_message *m,
 			const char *name);
 void schema_check_message(struct dctx *c, const struct doc_node *v, const struct pb_message *m);
+/* A valid Quantity's value (a string or a JSON number), approximately;
+ * false when v is not one. */
+bool schema_quantity_value(const struct doc_node *v, double *out);
+/* The API server's rules across a pod spec whose structure is valid
+ * (podrules.c). */
+void decode_pod_spec_rules(struct dctx *c, const struct doc_node *spec);
 
 /* ---- loading (load.c) ---------------------------------------------------- */
 

@@ -460,11 +460,21 @@ static const struct field pod_spec_fields[] = {
 	{NULL, NULL, NULL},
 };
 
+/* Structure first; the rules only on a spec that decoded, as the API
+ * server validates only what its strict decoder accepted. */
+static void pod_spec(struct dctx *c, const struct doc_node *v, struct ports_out *out)
+{
+	size_t before = c->nerrors;
+	doc_walk(c, v, pod_spec_fields, out);
+	if (c->nerrors == before)
+		decode_pod_spec_rules(c, v);
+}
+
 static void f_pod_spec(struct dctx *c, const struct doc_node *v, void *in)
 {
 	struct np_pod *pod = ((struct obj_in *)in)->obj;
 	struct ports_out out = {&pod->ports, &pod->nports, 0};
-	doc_walk(c, v, pod_spec_fields, &out);
+	pod_spec(c, v, &out);
 }
 
 static void f_pod_ip_entry(struct dctx *c, const struct doc_node *v, void *in)
@@ -569,7 +579,7 @@ static void f_template_spec(struct dctx *c, const struct doc_node *v, void *in)
 {
 	struct np_deployment *d = ((struct obj_in *)in)->obj;
 	struct ports_out out = {&d->ports, &d->nports, 0};
-	doc_walk(c, v, pod_spec_fields, &out);
+	pod_spec(c, v, &out);
 }
 
 static const struct field template_fields[] = {

@@ -214,6 +214,37 @@ static void check_value(struct dctx *c, const struct doc_node *v, const struct p
 	}
 }
 
+/* Multipliers of the suffixes quantity_valid accepts. */
+static double quantity_scale(const char *suffix)
+{
+	static const struct {
+		const char *s;
+		double m;
+	} scales[] = {
+		{"", 1}, {"Ki", 0x1p10}, {"Mi", 0x1p20}, {"Gi", 0x1p30}, {"Ti", 0x1p40},
+		{"Pi", 0x1p50}, {"Ei", 0x1p60}, {"n", 1e-9}, {"u", 1e-6}, {"m", 1e-3},
+		{"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}, {"E", 1e18},
+	};
+	for (size_t i = 0; i < sizeof(scales) / sizeof(scales[0]); i++)
+		if (strcmp(suffix, scales[i].s) == 0)
+			return scales[i].m;
+	return 1; /* an exponent, which strtod has read */
+}
+
+bool schema_quantity_value(const struct doc_node *v, double *out)
+{
+	char *end;
+	if (v->type == DOC_INT || v->type == DOC_FLOAT) {
+		*out = v->type == DOC_INT ? (double)v->ival : v->fval;
+		return true;
+	}
+	if (v->type != DOC_STRING || !quantity_valid(v->text))
+		return false;
+	*out = strtod(v->text, &end);
+	*out *= quantity_scale(end);
+	return true;
+}
+
 void schema_check_field(struct dctx *c, const struct doc_node *v, const struct pb_message *m,
 			const char *name)
 {
