@@ -132,6 +132,22 @@ TEST(status_of_every_kind_is_typed)
 	teardown(&f);
 }
 
+TEST(a_pod_with_an_unknown_field_inside_a_volume_is_refused_and_not_stored)
+{
+	struct fixture f;
+	CHECK(setup(&f, 0));
+	struct api_response r = call(&f, "POST", "/api/v1/namespaces/default/pods",
+		"{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+		"\"image\":\"i\"}],\"volumes\":[{\"name\":\"v\",\"emptyDir\":{},\"foo\":1}]}}");
+	/* 422 with the field as the cause, as for every unknown field decode finds */
+	CHECK_INT(r.code, 422);
+	CHECK(strstr(str_at(r.body, "message") ? str_at(r.body, "message") : "",
+		     "unknown field \"spec.volumes[0].foo\""));
+	api_response_clear(&r);
+	CHECK_INT(code_of(&f, "GET", "/api/v1/namespaces/default/pods/p", NULL), 404);
+	teardown(&f);
+}
+
 TEST(endpoints_are_validated_as_the_api_server_does)
 {
 	static const struct {
