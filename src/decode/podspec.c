@@ -1,7 +1,8 @@
 /* podspec: the scalar fields of a pod spec and its containers that netpol
  * does not model, typed and checked against the values the API server
  * allows (core's ValidatePodSpec and validateContainers). Objects inside
- * (volumes, probes, resources, affinity...) are still accepted whole. */
+ * (volumes, probes, resources, affinity...) are held to the schema by
+ * schema_check.c and to the rules across them by podrules.c. */
 #include "decode_internal.h"
 #include "schema.h"
 
