@@ -388,7 +388,7 @@ wait_for 60 probers_done || fail restart/probers "did not stop"
 read -r dn dbad < "$T/prober-denied"; read -r an abad < "$T/prober-allowed"
 [ "$dbad" = 0 ] && [ "$abad" = 0 ] && pass "restart/no-denied-packet-passes-no-allowed-flow-fails ($dn+$an probes)" ||
   fail restart/flows "denied passed $dbad/$dn, allowed failed $abad/$an"
-if ! grep -qE 'LOST|DEAD' "$T/conn1" && tail -n1 "$T/conn1" | grep -q ok; then
+if ! grep -qE 'LOST|DEAD' "$T/conn1" && tail -n1 "$T/conn1" | grep ok >/dev/null; then
   pass "restart/long-lived-connection-survives ($(grep -c ok "$T/conn1") round trips)"
 else
   fail restart/long-lived-connection-survives "$(sort "$T/conn1" | uniq -c | tr '\n' ' ')"
@@ -403,7 +403,7 @@ wait_sync
 wait_for 30 round_trips "$T/conn1" "$(grep -c ok "$T/conn1")" 10
 if reach c b 9000/TCP 0.3; then fail cut/policy-denies-new-connections "a new connection passed"
 else pass cut/policy-denies-new-connections; fi
-if tail -n +"$mark" "$T/conn1" | grep -qE 'LOST|DEAD'; then
+if tail -n +"$mark" "$T/conn1" | grep -E 'LOST|DEAD' >/dev/null; then
   fail cut/default-keeps-established-connections "$(tail -n +"$mark" "$T/conn1" | sort | uniq -c | tr '\n' ' ')"
 else
   pass cut/default-keeps-established-connections
@@ -414,7 +414,7 @@ start_agent 3 --cut-denied-connections || fail cut/agent-restarts "$(cat "$T/age
 long_conn "$T/conn2" || fail cut/long-connection "did not start: $(cat "$T/conn2")"
 mark=$(wc -l < "$T/conn2")
 api POST $NP/x/networkpolicies "$deny_b" >/dev/null
-was_cut() { tail -n +"$mark" "$T/conn2" | grep -qE 'LOST|DEAD' && grep -q 'cut [0-9]* denied' "$T/agent.3"; }
+was_cut() { tail -n +"$mark" "$T/conn2" | grep -E 'LOST|DEAD' >/dev/null && grep -q 'cut [0-9]* denied' "$T/agent.3"; }
 wait_sync
 if wait_for 30 was_cut; then
   pass cut/cut-denied-connections-cuts-them

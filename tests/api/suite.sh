@@ -557,7 +557,7 @@ t_concurrency_checks_hold_on_the_wire() {
   jq '.metadata.resourceVersion = 1 | .metadata.labels.x = "y"' "$T/body" > "$T/int.json"
   expect_code 400 PUT /api/v1/namespaces/default/pods/web "$(cat "$T/int.json")"
   expect_code 409 DELETE /api/v1/namespaces/default/pods/web '{"preconditions":{"uid":"nope"}}'
-  jbody .message | grep -q "Precondition failed: UID in precondition: nope, UID in object meta: $uid" ||
+  jbody .message | grep "Precondition failed: UID in precondition: nope, UID in object meta: $uid" >/dev/null ||
     fail "message: $(jbody .message)"
   expect_code 200 GET /api/v1/namespaces/default/pods/web
   [ "$(jbody .metadata.labels.x)" = null ] || fail "the integer resourceVersion write landed"

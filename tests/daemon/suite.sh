@@ -99,15 +99,15 @@ case "$msg" in
 esac
 
 out=$(in_pod demo access wget -q --timeout=5 nginx -O - 2>&1)
-if echo "$out" | grep -q "Welcome to nginx"; then pass wget_nginx_through_service_and_dns
+if echo "$out" | grep "Welcome to nginx" >/dev/null; then pass wget_nginx_through_service_and_dns
 else fail wget_nginx_through_service_and_dns "$out"; fi
 
 out=$(in_pod demo access nslookup nginx 2>&1)
-if echo "$out" | grep -q "nginx.demo.svc.cluster.local"; then pass nslookup_nginx_resolves
+if echo "$out" | grep "nginx.demo.svc.cluster.local" >/dev/null; then pass nslookup_nginx_resolves
 else fail nslookup_nginx_resolves "$out"; fi
 
 out=$(in_pod demo access wget -q --timeout=5 google.com -O - 2>&1)
-if [ -n "$out" ] && ! echo "$out" | grep -q "wget:"; then pass wget_outside_world_page
+if [ -n "$out" ] && ! echo "$out" | grep "wget:" >/dev/null; then pass wget_outside_world_page
 else fail wget_outside_world_page "$out"; fi
 
 in_pod demo access sh -c 'exit 3'; rc=$?
@@ -123,11 +123,11 @@ api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"shell","labels":{"ru
 wait_for 30 count_ready demo run%3Dshell 1
 out=$(printf 'echo attached-$((6*7))\nwget -q --timeout=5 nginx -O - | head -n 4\nexit 5\n' |
   "$STREAM" "$SOCK" "/api/v1/namespaces/demo/pods/shell/attach?stdin=true&stdout=true&stderr=true"); rc=$?
-if [ $rc -eq 5 ] && echo "$out" | grep -q attached-42 && echo "$out" | grep -q 'Welcome to nginx'; then
+if [ $rc -eq 5 ] && echo "$out" | grep attached-42 >/dev/null && echo "$out" | grep 'Welcome to nginx' >/dev/null; then
   pass attach_drives_a_stdin_container_and_returns_its_exit
 else fail attach_drives_a_stdin_container_and_returns_its_exit "rc=$rc out=$out"; fi
 log=$(api GET /api/v1/namespaces/demo/pods/shell/log)
-if echo "$log" | grep -q attached-42; then pass attached_output_is_in_the_pod_log
+if echo "$log" | grep attached-42 >/dev/null; then pass attached_output_is_in_the_pod_log
 else fail attached_output_is_in_the_pod_log "$log"; fi
 
 # the shell is the container itself: its exit ends the pod (restartPolicy Never)
@@ -140,7 +140,7 @@ once_failed() {
   api GET /api/v1/namespaces/demo/pods/once | jq -e '.status.phase == "Failed" and
     .status.containerStatuses[0].state.terminated.exitCode == 3' >/dev/null
 }
-if [ $rc -eq 3 ] && echo "$out" | grep -q once-42 && wait_for 30 once_failed; then
+if [ $rc -eq 3 ] && echo "$out" | grep once-42 >/dev/null && wait_for 30 once_failed; then
   pass attach_exit_3_with_restart_never_ends_pod_failed_with_exit_code_3
 else fail attach_exit_3_with_restart_never_ends_pod_failed_with_exit_code_3 \
   "rc=$rc out=$out status=$(api GET /api/v1/namespaces/demo/pods/once | jq -c .status)"; fi
@@ -154,8 +154,8 @@ out=$(printf 'tty; echo term-$((6*7))\n' |
 term_done() {
   api GET /api/v1/namespaces/demo/pods/term | jq -e '.status.phase == "Succeeded"' >/dev/null
 }
-if [ $rc -eq 0 ] && echo "$out" | grep -q '^/dev/pts/' && echo "$out" | grep -q term-42 &&
-   wait_for 30 term_done && api GET /api/v1/namespaces/demo/pods/term/log | grep -q term-42; then
+if [ $rc -eq 0 ] && echo "$out" | grep '^/dev/pts/' >/dev/null && echo "$out" | grep term-42 >/dev/null &&
+   wait_for 30 term_done && api GET /api/v1/namespaces/demo/pods/term/log | grep term-42 >/dev/null; then
   pass attach_with_tty_runs_the_shell_on_a_pty_and_logs_its_output
 else fail attach_with_tty_runs_the_shell_on_a_pty_and_logs_its_output "rc=$rc out=$out"; fi
 
@@ -164,7 +164,7 @@ api POST /api/v1/namespaces/demo/pods '{"metadata":{"name":"web-in","labels":{"r
   "spec":{"containers":[{"name":"web","image":"nginx","stdin":true,"tty":true,"ports":[{"containerPort":80}]}]}}' >/dev/null
 web_ip() { api GET /api/v1/namespaces/demo/pods/web-in | jq -r .status.podIP; }
 if wait_for 30 count_ready demo run%3Dweb-in 1 &&
-   in_pod demo access wget -q --timeout=5 "$(web_ip)" -O - 2>&1 | grep -q Welcome; then
+   in_pod demo access wget -q --timeout=5 "$(web_ip)" -O - 2>&1 | grep Welcome >/dev/null; then
   pass nginx_with_stdin_serves_as_usual
 else fail nginx_with_stdin_serves_as_usual "$(api GET /api/v1/namespaces/demo/pods/web-in | jq -c .status)"; fi
 api DELETE /api/v1/namespaces/demo/pods/web-in >/dev/null
@@ -190,9 +190,9 @@ victim=$(ready_pods demo app%3Dnginx | head -n 1)
 api DELETE "/api/v1/namespaces/demo/pods/$victim" >/dev/null
 ok=1
 for i in 1 2 3 4 5; do
-  in_pod demo access wget -q --timeout=5 nginx -O - 2>&1 | grep -q Welcome || ok=0
+  in_pod demo access wget -q --timeout=5 nginx -O - 2>&1 | grep Welcome >/dev/null || ok=0
 done
-new_ready() { count_ready demo app%3Dnginx 2 && ! ready_pods demo app%3Dnginx | grep -qx "$victim"; }
+new_ready() { count_ready demo app%3Dnginx 2 && ! ready_pods demo app%3Dnginx | grep -x "$victim" >/dev/null; }
 if [ $ok -eq 1 ] && wait_for 60 new_ready; then pass deleted_replica_is_replaced_and_traffic_continues
 else fail deleted_replica_is_replaced_and_traffic_continues "ok=$ok pods: $(ready_pods demo app%3Dnginx | tr '\n' ' ')"; fi
 
@@ -212,7 +212,7 @@ else fail probe_to_unserved_port_fails_promptly "took $((SECONDS - start)) s or 
 srv_netns=$(ip netns list | awk '{print $1}' | grep "^$LAB-p-other-srv")
 api DELETE /api/v1/namespaces/other >/dev/null
 gone() { [ "$(api GET /api/v1/namespaces/other/pods | jq '.items | length')" = 0 ] &&
-         ! ip netns list | grep -q "^$LAB-p-other-"; }
+         ! ip netns list | grep "^$LAB-p-other-" >/dev/null; }
 if [ -n "$srv_netns" ] && wait_for 60 gone; then pass deleting_a_namespace_removes_its_pods_and_netns
 else fail deleting_a_namespace_removes_its_pods_and_netns "left: $(ip netns list | grep "^$LAB-p-other-")"; fi
 
@@ -227,11 +227,11 @@ wait "$(cat "$T/pid")" 2>/dev/null
 "$NETPOL" serve --state-dir "$T/state" --socket "$SOCK" --lab "$LAB" --no-agent \
   > "$T/serve2.out" 2>> "$T/serve.err" &
 echo $! > "$T/pid"
-access_ready() { ready_pods demo run%3Daccess | grep -qx access; }
+access_ready() { ready_pods demo run%3Daccess | grep -x access >/dev/null; }
 if [ -n "$old_pids" ] && wait_for 60 access_ready &&
    [ "$(ip netns pids "$adopt_ns" 2>/dev/null | sort -n | tr '\n' ' ')" = "$old_pids" ] &&
    [ "$(api GET /api/v1/namespaces/demo/pods/access | jq -r .status.podIP)" = "$old_ip" ] &&
-   in_pod demo access wget -q --timeout=5 nginx -O - 2>&1 | grep -q 'Welcome to nginx'; then
+   in_pod demo access wget -q --timeout=5 nginx -O - 2>&1 | grep 'Welcome to nginx' >/dev/null; then
   pass sigkill_and_restart_adopts_running_pods_without_restarting_them
 else
   fail sigkill_and_restart_adopts_running_pods_without_restarting_them \
@@ -361,7 +361,7 @@ if wait_for 30 logged_ready "$T/serve.a3.err" && wait_for 20 count_ready kube-sy
   [ -n "$(agents)" ] && left+="agents $(agents); "
   pgrep -f -- "--lab $LAB( |\$)" >/dev/null && left+="processes $(pgrep -f -- "--lab $LAB( |\$)" | tr '\n' ' '); "
   [ "$(ps -eo pid,args | grep -c "[/]run/netpol/$LAB/")" -eq 0 ] || left+="pod processes; "
-  ip netns list | awk '{print $1}' | grep -q "^$LAB-" && left+="namespaces $(ip netns list | grep "^$LAB-" | tr '\n' ' '); "
+  ip netns list | awk '{print $1}' | grep "^$LAB-" >/dev/null && left+="namespaces $(ip netns list | grep "^$LAB-" | tr '\n' ' '); "
   ip netns exec "$LAB-node" nft list table inet netpol >/dev/null 2>&1 && left+="nft table; "
   files=$(ls -d "/run/netpol/$LAB" /run/netpol/"$LAB"[.-]* "$SOCK" "$SOCK.pid" 2>/dev/null | tr '\n' ' ')
   [ -n "$files" ] && left+="files $files"

@@ -298,8 +298,8 @@ t_exec_logs_and_run_rm_work_on_real_pods() {
   wait_phase talker Succeeded
   [ "$(K logs talker)" = "hello from talker" ] || fail "logs: $(K logs talker 2>&1)"
   out=$(printf 'echo $((6*7))\nexit\n' | K run tmp --rm -i --image=busybox 2>&1)
-  echo "$out" | grep -qx 42 || fail "run --rm -i: $out"
-  echo "$out" | grep -q 'pod "tmp" deleted' || fail "run --rm did not delete: $out"
+  echo "$out" | grep -x 42 >/dev/null || fail "run --rm -i: $out"
+  echo "$out" | grep 'pod "tmp" deleted' >/dev/null || fail "run --rm did not delete: $out"
   "$NETPOL" down > /dev/null 2>&1 || fail "netpol down"
   rm -f "$T/pid"
   [ -z "$(ip netns list | grep "^$NETPOL_LAB-")" ] || fail "namespaces left: $(ip netns list | grep "^$NETPOL_LAB-")"

@@ -138,7 +138,7 @@ t_run_rm_i_never_loses_early_output() {
   for i in $(seq 1 "$n"); do
     out=$(K run "hi$i" --rm -i --image=busybox -- /bin/sh -c 'echo hi' < /dev/null 2>&1)
     [ "$(printf '%s\n' "$out" | head -n 1)" = hi ] || fail "run $i of $n printed: $out"
-    printf '%s\n' "$out" | grep -qx "pod \"hi$i\" deleted" || fail "run $i did not delete: $out"
+    printf '%s\n' "$out" | grep -x "pod \"hi$i\" deleted" >/dev/null || fail "run $i did not delete: $out"
   done
   t1=$(date +%s%N)
   echo "run --rm -i: $n runs, $(( (t1 - t0) / 1000000 / n )) ms per run" > "$T/figure"
@@ -187,7 +187,7 @@ t_logs_by_deployment_selector_follow_and_previous() {
   [ "$(K logs -l run=talk --prefix | sort)" = "$(for p in $pods; do echo "[pod/$p/talk] hello from $p"; done)" ] ||
     fail "logs -l --prefix: $(K logs -l run=talk --prefix 2>&1)"
   out=$(K logs deploy/talk 2> "$T/err") || fail "logs deploy/talk: $out $(cat "$T/err")"
-  echo "$out" | grep -Eqx "hello from ($(echo $pods | tr ' ' '|'))" || fail "logs deploy/talk: $out"
+  echo "$out" | grep -Ex "hello from ($(echo $pods | tr ' ' '|'))" >/dev/null || fail "logs deploy/talk: $out"
   grep -q '^Found 2 pods, using pod/talk-' "$T/err" || fail "logs deploy/talk said: $(cat "$T/err")"
   K logs deploy/nope > "$T/o" 2>&1 && fail "logs deploy/nope succeeded"
   grep -q 'deployments.apps "nope" not found' "$T/o" || fail "logs deploy/nope: $(cat "$T/o")"
@@ -207,8 +207,8 @@ t_logs_by_deployment_selector_follow_and_previous() {
     sleep 0.1
   done
   out=$(K logs crash --previous 2>&1) || fail "logs --previous: $out"
-  [ "$(echo "$out" | grep -c .)" = 1 ] && echo "$out" | grep -Eqx 'run [0-9]+' || fail "logs --previous: $out"
-  K logs crash | grep -qx "$out" || fail "the previous run's line is not in the log: $out"
+  [ "$(echo "$out" | grep -c .)" = 1 ] && echo "$out" | grep -Ex 'run [0-9]+' >/dev/null || fail "logs --previous: $out"
+  K logs crash | grep -x "$out" >/dev/null || fail "the previous run's line is not in the log: $out"
   "$NETPOL" down > /dev/null 2>&1 || fail "netpol down"
   trap - EXIT
   rm -f "$T/pid"
@@ -222,10 +222,10 @@ t_unimplemented_verbs_point_to_the_real_kubectl() {
   local v out
   for v in edit diff wait rollout scale port-forward api-resources explain config; do
     out=$("$T/bin/kubectl" $v deploy/nginx 2>&1) && fail "kubectl $v exited 0"
-    printf '%s\n' "$out" | head -n 1 | grep -qx "error: netpol's kubectl does not implement $v; use the real kubectl:" ||
+    printf '%s\n' "$out" | sed -n 1p | grep -x "error: netpol's kubectl does not implement $v; use the real kubectl:" >/dev/null ||
       fail "kubectl $v said: $out"
-    printf '%s\n' "$out" | grep -qx '  netpol kubeconfig > /tmp/netpol.kubeconfig' || fail "kubectl $v: $out"
-    printf '%s\n' "$out" | grep -Eqx "  KUBECONFIG=/tmp/netpol.kubeconfig (/.*/)?kubectl $v deploy/nginx" || fail "kubectl $v: $out"
+    printf '%s\n' "$out" | grep -x '  netpol kubeconfig > /tmp/netpol.kubeconfig' >/dev/null || fail "kubectl $v: $out"
+    printf '%s\n' "$out" | grep -Ex "  KUBECONFIG=/tmp/netpol.kubeconfig (/.*/)?kubectl $v deploy/nginx" >/dev/null || fail "kubectl $v: $out"
   done
   for v in edit diff wait rollout scale port-forward api-resources config; do
     "$NETPOL" $v x > "$T/o" 2>&1 && fail "netpol $v exited 0"
@@ -251,7 +251,7 @@ t_help_verb_and_environment() {
     grep -q '^Options:' "$T/h" && grep -q 'NETPOL_SOCKET' "$T/h" || fail "help $v: $(cat "$T/h")"
   done
   "$T/bin/kubectl" help run > "$T/h" 2>&1 && grep -q 'dry-run=none|client|server' "$T/h" || fail "kubectl help run: $(cat "$T/h")"
-  "$NETPOL" help run | grep -q 'Create and run a particular image' || fail "help run is the general help"
+  "$NETPOL" help run | grep 'Create and run a particular image' >/dev/null || fail "help run is the general help"
   for v in "$NETPOL" "$T/bin/kubectl"; do
     "$v" --help > "$T/h" 2>&1 || fail "$v --help failed"
     for e in NETPOL_LAB NETPOL_SOCKET NETPOL_STATE_DIR NETPOL_SERVE_FLAGS; do
@@ -284,13 +284,13 @@ t_status_lists_running_and_stale_labs() {
   start_daemon
   local i line rec=/run/netpol/$NETPOL_LAB.daemon pid
   pid=$(cat "$T/pid")
-  for i in $(seq 1 100); do "$NETPOL" status | grep -q "^$NETPOL_LAB " && break; sleep 0.1; done
+  for i in $(seq 1 100); do "$NETPOL" status | grep "^$NETPOL_LAB " >/dev/null && break; sleep 0.1; done
   line=$("$NETPOL" status | grep "^$NETPOL_LAB ")
-  echo "$line" | grep -Eq "^$NETPOL_LAB +running +$pid +$T/api.sock +https://127\.0\.0\.1:[0-9]+$" || fail "status: $("$NETPOL" status)"
-  "$NETPOL" status | head -n 1 | grep -Eq '^LAB +DAEMON +PID +SOCKET +TLS$' || fail "header: $("$NETPOL" status | head -n 1)"
+  echo "$line" | grep -E "^$NETPOL_LAB +running +$pid +$T/api.sock +https://127\.0\.0\.1:[0-9]+$" >/dev/null || fail "status: $("$NETPOL" status)"
+  "$NETPOL" status | sed -n 1p | grep -E '^LAB +DAEMON +PID +SOCKET +TLS$' >/dev/null || fail "header: $("$NETPOL" status | head -n 1)"
   kill -KILL "$pid"; wait "$pid" 2>/dev/null
   for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  "$NETPOL" status | grep -Eq "^$NETPOL_LAB +stale +$pid " || { rm -f "$rec"; fail "after kill: $("$NETPOL" status)"; }
+  "$NETPOL" status | grep -E "^$NETPOL_LAB +stale +$pid " >/dev/null || { rm -f "$rec"; fail "after kill: $("$NETPOL" status)"; }
   rm -f "$rec" "$T/pid"
   start_daemon
   pid=$(cat "$T/pid")

@@ -40,7 +40,7 @@ run_c() {
 	out=$(LAB_TEST_PREFIX="${3:-$PREFIX}" "$bin" 2>&1); rc=$?
 	echo "$out" | sed -n "s|^PASS |PASS $label/|p; s|^FAIL |FAIL $label/|p"
 	echo "$out" | grep '^#' >&2
-	if [ $rc -ne 0 ] && ! echo "$out" | grep -q '^FAIL '; then
+	if [ $rc -ne 0 ] && ! echo "$out" | grep '^FAIL ' >/dev/null; then
 		echo "FAIL $label: exited $rc"
 		echo "$out" | tail -n 20 >&2
 	fi

@@ -113,7 +113,7 @@ else pass cp_round_trip; fi
 # ---- port-forward: kubectl 1.32 tunnels SPDY/3.1 in WebSocket; with
 # KUBECTL_PORT_FORWARD_WEBSOCKETS=false it upgrades to SPDY/3.1 directly
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-nginx_page() { curl -s -m 5 "127.0.0.1:$1" 2>/dev/null | grep -q "Welcome to nginx"; }
+nginx_page() { curl -s -m 5 "127.0.0.1:$1" 2>/dev/null | grep "Welcome to nginx" >/dev/null; }
 stop_pf() { [ -f "$T/pf.pid" ] && kill "$(cat "$T/pf.pid")" 2>/dev/null; rm -f "$T/pf.pid"; }
 
 k run web --image=nginx > /dev/null 2>&1
@@ -159,12 +159,16 @@ head -c 3000000 /dev/urandom > "$T/up"
 want_up=$(md5sum < "$T/up" | cut -d' ' -f1)
 got_up() { [ "$(k exec pfbig -- md5sum /tmp/got 2>/dev/null | cut -d' ' -f1)" = "$want_up" ]; }
 served() { curl -sf -m 10 "127.0.0.1:$p1/big" -o "$T/down"; }
+# nc starts after httpd has forked: upload only once it listens (a
+# connection before that is refused in the pod and the upload is lost)
+nc_listens() { k exec pfbig -- netstat -ltn 2>/dev/null | grep ':9000 ' >/dev/null; }
 if wait_for 60 phase_is pfbig Running; then
   HOME=$T KUBECONFIG=$T/kubeconfig "$KUBECTL" port-forward pod/pfbig "$p1:8080" "$p2:9000" \
     > "$T/pf.out" 2>&1 &
   echo $! > "$T/pf.pid"
   wait_for 60 served
   want_down=$(k exec pfbig -- md5sum /tmp/www/big | cut -d' ' -f1)
+  wait_for 60 nc_listens
   timeout 60 python3 -c 'import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(open(sys.argv[2], "rb").read()); s.shutdown(socket.SHUT_WR); s.recv(1)' "$p2" "$T/up"

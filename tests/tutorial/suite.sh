@@ -69,10 +69,10 @@ open_access() {
   wait_for 30 access_running
 }
 access_running() {
-  kubectl get pods --namespace=$NS access 2>/dev/null | grep -q ' 1/1 *Running'
+  kubectl get pods --namespace=$NS access 2>/dev/null | grep ' 1/1 *Running' >/dev/null
 }
 nmark=0
-marked() { tr -d '\r' <"$T/sh.out" | grep -qx -- "$1"; }
+marked() { tr -d '\r' <"$T/sh.out" | grep -x -- "$1" >/dev/null; }
 # in_shell CMD OUTFILE N: types CMD into the access shell, then a marker
 # N (one per command); the output between the markers goes to OUTFILE
 in_shell() {
@@ -254,9 +254,9 @@ wait "$shell_pid" 2>/dev/null; shell_pid=
 
 # --- 7. Clean up namespace ---
 kubectl delete ns advanced-policy-demo >"$T/k7" 2>&1
-ns_gone() { ! kubectl get ns 2>/dev/null | grep -q "^$NS "; }
-pods_gone() { ! kubectl get pods -A 2>/dev/null | grep -q "^$NS "; }
-netns_gone() { ! ip netns list | awk '{print $1}' | grep -q "^$LAB-p-$NS-"; }
+ns_gone() { ! kubectl get ns 2>/dev/null | grep "^$NS " >/dev/null; }
+pods_gone() { ! kubectl get pods -A 2>/dev/null | grep "^$NS " >/dev/null; }
+netns_gone() { ! ip netns list | awk '{print $1}' | grep "^$LAB-p-$NS-" >/dev/null; }
 rules_gone() {
   local t; t=$(nft_table) || return 1
   ! grep -q "$NS" <<<"$t" && ! grep -qE 'chain (eg|in)-np' <<<"$t" &&
