@@ -102,9 +102,9 @@ if wait_for 60 phase_is ticker Running; then
 else fail attach_follows_output "pod ticker never ran"; fi
 
 head -c 200000 /dev/urandom > "$T/payload"
-if ! out=$(cd "$T" && k cp payload bb:/tmp/payload 2>&1); then
+if ! out=$(cd "$T" && k cp payload "bb:$T/in-pod" 2>&1); then
   fail cp_round_trip "cp in: $out"
-elif ! out=$(cd "$T" && k cp bb:/tmp/payload back 2>&1); then
+elif ! out=$(cd "$T" && k cp "bb:$T/in-pod" back 2>&1); then
   fail cp_round_trip "cp out: $out"
 elif ! cmp -s "$T/payload" "$T/back"; then
   fail cp_round_trip "the copy differs: $(ls -l "$T/payload" "$T/back" 2>&1)"
@@ -151,13 +151,15 @@ else fail malformed_frames_close_with_status "rc $rc: $out"; fi
 
 # two ports at once, megabytes each way: busybox httpd serves a file, nc
 # stores what it is sent
-k run pfbig --image=busybox -- sh -c 'mkdir -p /tmp/www && head -c 3000000 /dev/urandom > /tmp/www/big &&
-  httpd -p 8080 -h /tmp/www; sleep 3600 | nc -l -p 9000 > /tmp/got; sleep 3600' > /dev/null 2>&1
+# (a lab pod sees the host's files: paths under $T, so that two runs of
+# this suite on one machine never share a file)
+k run pfbig --image=busybox -- sh -c "mkdir -p $T/www && head -c 3000000 /dev/urandom > $T/www/big &&
+  httpd -p 8080 -h $T/www; sleep 3600 | nc -l -p 9000 > $T/got; sleep 3600" > /dev/null 2>&1
 p1=$(free_port); p2=$(free_port)
 while [ "$p2" = "$p1" ]; do p2=$(free_port); done
 head -c 3000000 /dev/urandom > "$T/up"
 want_up=$(md5sum < "$T/up" | cut -d' ' -f1)
-got_up() { [ "$(k exec pfbig -- md5sum /tmp/got 2>/dev/null | cut -d' ' -f1)" = "$want_up" ]; }
+got_up() { [ "$(k exec pfbig -- md5sum "$T/got" 2>/dev/null | cut -d' ' -f1)" = "$want_up" ]; }
 served() { curl -sf -m 10 "127.0.0.1:$p1/big" -o "$T/down"; }
 # nc starts after httpd has forked: upload only once it listens (a
 # connection before that is refused in the pod and the upload is lost)
@@ -167,7 +169,7 @@ if wait_for 60 phase_is pfbig Running; then
     > "$T/pf.out" 2>&1 &
   echo $! > "$T/pf.pid"
   wait_for 60 served
-  want_down=$(k exec pfbig -- md5sum /tmp/www/big | cut -d' ' -f1)
+  want_down=$(k exec pfbig -- md5sum "$T/www/big" | cut -d' ' -f1)
   wait_for 60 nc_listens
   timeout 60 python3 -c 'import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
