@@ -17,6 +17,7 @@
 
 #include "probe.h"
 #include "sctp.h"
+#include "util/pktinfo.h"
 
 enum kind { K_TCP, K_UDP, K_SCTP4, K_SCTP6 };
 
@@ -111,31 +112,6 @@ static void on_tcp(struct server *s, int fd, uint16_t port)
 	printf("tcp %u from %s\n", port, peer_str(&peer, who, sizeof(who)));
 }
 
-/* The answer leaves from the address the datagram was sent to. From a
- * wildcard socket the kernel would pick the source the route back prefers
- * (for a link-local client, the pod's link-local address once it has left
- * DAD), and a client's connected socket drops an answer from any address
- * but the one it asked: UDP servers on hosts with several addresses must
- * answer this way. */
-static void reply_from_destination(struct msghdr *m)
-{
-	struct cmsghdr *c = CMSG_FIRSTHDR(m);
-
-	if (c && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-		struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
-
-		pi->ipi_spec_dst = pi->ipi_addr;
-		pi->ipi_ifindex = 0;
-	} else if (c && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-		((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_ifindex = 0;
-	} else {
-		m->msg_control = NULL;
-		m->msg_controllen = 0;
-		return;
-	}
-	m->msg_controllen = c->cmsg_len;
-}
-
 static void on_udp(struct server *s, int fd, uint16_t port)
 {
 	struct sockaddr_storage peer;
@@ -150,7 +126,7 @@ static void on_udp(struct server *s, int fd, uint16_t port)
 		return;
 	extra = snprintf(buf + n, sizeof(buf) - (size_t)n, "\n%s\n", s->name);
 	iov.iov_len = (size_t)n + (size_t)extra;
-	reply_from_destination(&m);
+	pktinfo_reply_from_destination(&m);
 	if (sendmsg(fd, &m, 0) < 0)
 		perror("netpol-probe: sendmsg");
 	printf("udp %u from %s\n", port, peer_str(&peer, who, sizeof(who)));

@@ -24,6 +24,7 @@
  *                                   when IP has a ':'
  */
 #include "case.h"
+#include "util/pktinfo.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -611,21 +612,9 @@ static void udp_answer(int fd)
 			   .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
 	if (recvmsg(fd, &m, 0) < 0)
 		return;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	if (c && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-		struct in_pktinfo *pi = (struct in_pktinfo *)CMSG_DATA(c);
-		pi->ipi_spec_dst = pi->ipi_addr;
-		pi->ipi_ifindex = 0;
-	} else if (c && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-		((struct in6_pktinfo *)CMSG_DATA(c))->ipi6_ifindex = 0;
-	} else {
-		m.msg_control = NULL;
-		m.msg_controllen = 0;
-	}
+	pktinfo_reply_from_destination(&m);
 	iov.iov_base = "ok\n";
 	iov.iov_len = 3;
-	if (m.msg_controllen)
-		m.msg_controllen = c->cmsg_len;
 	sendmsg(fd, &m, 0);
 }
 
