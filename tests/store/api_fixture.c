@@ -76,19 +76,6 @@ int code_of(struct fixture *f, const char *method, const char *path, const char 
 	return code;
 }
 
-const char *str_at(json_t *v, const char *path)
-{
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", path);
-	char *save = NULL;
-	for (char *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save)) {
-		char *end;
-		long i = strtol(k, &end, 10);
-		v = *end == 0 && json_is_array(v) ? json_array_get(v, (size_t)i) : json_object_get(v, k);
-	}
-	return json_string_value(v);
-}
-
 json_t *at(json_t *v, const char *path)
 {
 	char buf[256];
@@ -100,6 +87,11 @@ json_t *at(json_t *v, const char *path)
 		v = *end == 0 && json_is_array(v) ? json_array_get(v, (size_t)i) : json_object_get(v, k);
 	}
 	return v;
+}
+
+const char *str_at(json_t *v, const char *path)
+{
+	return json_string_value(at(v, path));
 }
 
 const char pod_web[] =
